@@ -1,0 +1,2 @@
+"""ecs-reconciler: a GitOps reconciler for Amazon ECS."""
+__version__ = "0.1.0"

@@ -1,0 +1,143 @@
+"""The one place that builds boto3 clients.
+
+Every client gets the endpoint, region and adaptive retry mode from one `AwsSettings`, and every
+call is counted in a `CallLog` (by service and operation), so tests and benchmarks can assert how
+many calls, and which writes, a flow made.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+import botocore.config
+
+READ_PREFIXES = ("Describe", "List", "Get")
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def is_read_operation(operation: str) -> bool:
+    """Reads never change AWS state; everything else counts as a write."""
+    return operation.startswith(READ_PREFIXES)
+
+
+@dataclass
+class CallLog:
+    """Thread-safe counters of API calls (one per operation call) and HTTP attempts (retries too)."""
+
+    calls: Counter = field(default_factory=Counter)
+    attempts: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record_call(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.calls[(service, operation)] += 1
+
+    def record_attempt(self, service: str, operation: str) -> None:
+        with self._lock:
+            self.attempts[(service, operation)] += 1
+
+    def record_error(self, service: str, operation: str, code: str) -> None:
+        with self._lock:
+            self.errors[(service, operation, code)] += 1
+
+    def writes(self) -> Counter:
+        with self._lock:
+            return Counter({k: v for k, v in self.calls.items() if not is_read_operation(k[1])})
+
+    def total(self, service: str | None = None) -> int:
+        with self._lock:
+            return sum(v for (svc, _), v in self.calls.items() if service in (None, svc))
+
+    def by_operation(self) -> dict[str, int]:
+        with self._lock:
+            return {f"{svc}:{op}": n for (svc, op), n in sorted(self.calls.items())}
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.attempts.clear()
+            self.errors.clear()
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str | None = None
+    endpoint_url: str | None = None
+    profile: str | None = None
+    max_attempts: int = 10
+
+    def resolved_region(self) -> str:
+        return self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+    def resolved_endpoint(self) -> str | None:
+        return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+
+    def is_local(self) -> bool:
+        endpoint = self.resolved_endpoint()
+        return bool(endpoint) and urlparse(endpoint).hostname in LOCAL_HOSTS
+
+
+class Clients:
+    """Lazily built, shared boto3 clients (boto3 clients are thread-safe once built)."""
+
+    def __init__(self, settings: AwsSettings | None = None, call_log: CallLog | None = None):
+        self.settings = settings or AwsSettings()
+        self.call_log = call_log or CallLog()
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        session_kwargs: dict[str, Any] = {"region_name": self.settings.resolved_region()}
+        if self.settings.profile:
+            session_kwargs["profile_name"] = self.settings.profile
+        if self.settings.is_local() and not os.environ.get("AWS_ACCESS_KEY_ID"):
+            # A local endpoint accepts any credentials; real AWS never gets these.
+            session_kwargs.update(aws_access_key_id="local", aws_secret_access_key="local")
+        self._session = boto3.session.Session(**session_kwargs)
+        events = self._session.events
+        events.register("before-call", self._on_before_call)
+        events.register("before-send", self._on_before_send)
+        events.register("after-call-error", self._on_after_call_error)
+
+    @property
+    def region(self) -> str:
+        return self._session.region_name
+
+    def _on_before_call(self, model: Any = None, **kwargs: Any) -> None:
+        self.call_log.record_call(model.service_model.service_name, model.name)
+
+    def _on_before_send(self, request: Any = None, event_name: str = "", **kwargs: Any) -> None:
+        parts = event_name.split(".")
+        if len(parts) >= 3:
+            self.call_log.record_attempt(parts[1], parts[2])
+
+    def _on_after_call_error(self, exception: Exception | None = None, event_name: str = "", **kwargs: Any) -> None:
+        parts = event_name.split(".")
+        if len(parts) >= 3:
+            self.call_log.record_error(parts[1], parts[2], type(exception).__name__)
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                config = botocore.config.Config(
+                    retries={"mode": "adaptive", "max_attempts": self.settings.max_attempts},
+                    max_pool_connections=32,
+                    user_agent_extra="ecs-reconciler",
+                )
+                self._clients[service] = self._session.client(
+                    service, endpoint_url=self.settings.resolved_endpoint(), config=config
+                )
+            return self._clients[service]
+
+    @property
+    def ecs(self) -> Any:
+        return self.client("ecs")
+
+    @property
+    def events(self) -> Any:
+        return self.client("events")
