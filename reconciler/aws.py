@@ -66,6 +66,10 @@ class CallLog:
             self.errors.clear()
 
 
+# Calls made by every Clients built without a log of its own: what the CLI reports and tests read.
+PROCESS_CALL_LOG = CallLog()
+
+
 @dataclass(frozen=True)
 class AwsSettings:
     region: str | None = None
@@ -89,7 +93,7 @@ class Clients:
 
     def __init__(self, settings: AwsSettings | None = None, call_log: CallLog | None = None):
         self.settings = settings or AwsSettings()
-        self.call_log = call_log or CallLog()
+        self.call_log = call_log if call_log is not None else PROCESS_CALL_LOG
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         session_kwargs: dict[str, Any] = {"region_name": self.settings.resolved_region()}
@@ -121,18 +125,21 @@ class Clients:
         if len(parts) >= 3:
             self.call_log.record_error(parts[1], parts[2], type(exception).__name__)
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, retries: bool = True) -> Any:
+        """A shared client. `retries=False` gives one that never re-sends a request by itself, for
+        writes that are not idempotent (RegisterTaskDefinition): the caller compares before retrying."""
+        key = f"{service}{'' if retries else ':once'}"
         with self._lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 config = botocore.config.Config(
-                    retries={"mode": "adaptive", "max_attempts": self.settings.max_attempts},
+                    retries={"mode": "adaptive", "max_attempts": self.settings.max_attempts if retries else 1},
                     max_pool_connections=32,
                     user_agent_extra="ecs-reconciler",
                 )
-                self._clients[service] = self._session.client(
+                self._clients[key] = self._session.client(
                     service, endpoint_url=self.settings.resolved_endpoint(), config=config
                 )
-            return self._clients[service]
+            return self._clients[key]
 
     @property
     def ecs(self) -> Any:

@@ -1,0 +1,300 @@
+"""Execute a plan: idempotent writes, ownership tags on everything we create, in plan order.
+
+Each write is safe to repeat: CreateService carries a client token derived from the request,
+RegisterTaskDefinition is compared against the latest revision before it is sent again after an
+ambiguous failure, and everything else (Put*, Update*, Tag*) is naturally idempotent. A crash
+mid-apply is repaired by the next run's plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..aws import Clients
+from ..desired.shapes import service_model
+from ..diff import task_definition as td_rules
+from ..diff.service import SERVICE_DEFAULTS
+from ..diff.update_policy import top_field
+from ..errors import ReconcileError
+from ..observed.readers import StateReader
+from ..ownership import (ecs_tag_list, events_tag_list, is_owned, ownership_tags, tag_list_to_dict, user_tags)
+from ..plan.model import Action, Plan
+from ..plan.planner import NEW_REVISION
+from ..targets import TARGET_ID, rule_request, target_request
+from .guards import check_applicable
+
+log = logging.getLogger(__name__)
+_SERVICE_SHAPE = service_model("ecs").shape_for("UpdateServiceRequest")
+REGISTER_ATTEMPTS = 6
+
+
+@dataclass
+class Outcome:
+    label: str
+    action: str
+    arn: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class ApplyResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    services: list[tuple[str, str]] = field(default_factory=list)  # (cluster, name) to wait for
+
+
+class Applier:
+    def __init__(self, clients: Clients, reader: StateReader, instance: str, revision: str | None = None,
+                 on_progress: Callable[[str], None] | None = None):
+        self.clients = clients
+        self.reader = reader
+        self.instance = instance
+        self.revision = revision
+        self.on_progress = on_progress or (lambda message: None)
+        self.task_definition_arns: dict[str, str] = {}
+        self.cluster_arns: dict[str, str] = {}
+
+    def apply(self, plan: Plan, allow_replace: bool = False) -> ApplyResult:
+        check_applicable(plan, allow_replace)
+        result = ApplyResult()
+        for action in plan.actions:
+            if action.observed is not None and action.kind == "Cluster":
+                self.cluster_arns[action.name] = action.observed.arn or ""
+            if action.observed is not None and action.kind == "TaskDefinition":
+                self.task_definition_arns[action.name] = action.observed.arn or ""
+        for action in plan.pending:
+            self.on_progress(f"{action.action} {action.label} ...")
+            handler = getattr(self, f"_{action.action}_{_snake(action.kind)}")
+            arn = handler(action)
+            result.outcomes.append(Outcome(action.label, action.action, arn))
+            if action.kind == "Service" and action.action in ("create", "update", "replace"):
+                result.services.append((action.request["cluster"], action.name))
+            self.on_progress(f"{action.action} {action.label}: done")
+        return result
+
+    # -- tags ---------------------------------------------------------------------------------------------
+
+    def _desired_tags(self, action: Action) -> dict[str, str]:
+        spec_tags = action.desired.manifest.spec.tags if action.desired else None
+        return {**(spec_tags or {}), **ownership_tags(self.instance, action.kind, action.name, self.revision)}
+
+    def _sync_ecs_tags(self, arn: str, action: Action, observed_tags: dict[str, str] | None) -> None:
+        desired = self._desired_tags(action)
+        observed = observed_tags or {}
+        changed = {k: v for k, v in desired.items() if observed.get(k) != v}
+        removed = [k for k in user_tags(observed) if k not in desired]
+        if changed:
+            self.clients.ecs.tag_resource(resourceArn=arn, tags=ecs_tag_list(changed))
+        if removed:
+            self.clients.ecs.untag_resource(resourceArn=arn, tagKeys=removed)
+
+    def _sync_rule_tags(self, arn: str, action: Action, observed_tags: dict[str, str] | None) -> None:
+        desired = self._desired_tags(action)
+        observed = observed_tags or {}
+        changed = {k: v for k, v in desired.items() if observed.get(k) != v}
+        removed = [k for k in user_tags(observed) if k not in desired]
+        if changed:
+            self.clients.events.tag_resource(ResourceARN=arn, Tags=events_tag_list(changed))
+        if removed:
+            self.clients.events.untag_resource(ResourceARN=arn, TagKeys=removed)
+
+    # -- clusters --------------------------------------------------------------------------------------------
+
+    def _create_cluster(self, action: Action) -> str:
+        request = {k: v for k, v in action.request.items() if k != "tags"}
+        cluster = self.clients.ecs.create_cluster(
+            clusterName=action.name, tags=ecs_tag_list(self._desired_tags(action)), **request)["cluster"]
+        self.cluster_arns[action.name] = cluster["clusterArn"]
+        return cluster["clusterArn"]
+
+    def _update_cluster(self, action: Action) -> str:
+        request, arn = action.request, action.observed.arn
+        fields = {top_field(c.path) for c in action.changes}
+        update: dict[str, Any] = {}
+        if "settings" in fields:
+            settings = {s["name"]: s["value"] for s in request.get("settings") or []}
+            settings.setdefault("containerInsights", "disabled")
+            update["settings"] = [{"name": k, "value": v} for k, v in sorted(settings.items())]
+        for name in ("configuration", "serviceConnectDefaults"):
+            if name in fields and name in request:
+                update[name] = request[name]
+        if update:
+            self.clients.ecs.update_cluster(cluster=action.name, **update)
+        if fields & {"capacityProviders", "defaultCapacityProviderStrategy"}:
+            self.clients.ecs.put_cluster_capacity_providers(
+                cluster=action.name, capacityProviders=request.get("capacityProviders") or [],
+                defaultCapacityProviderStrategy=request.get("defaultCapacityProviderStrategy") or [])
+        if "tags" in fields or action.adopt or self.revision:
+            self._sync_ecs_tags(arn, action, action.observed.tags)
+        return arn
+
+    def _delete_cluster(self, action: Action) -> str:
+        self.clients.ecs.delete_cluster(cluster=action.name)
+        return action.observed.arn
+
+    # -- task definitions ------------------------------------------------------------------------------------
+
+    def _create_task_definition(self, action: Action) -> str:
+        fields = {top_field(c.path) for c in action.changes}
+        if action.observed is not None and fields == {"tags"}:
+            arn = action.observed.arn
+            self._sync_ecs_tags(arn, action, action.observed.tags)
+            return arn
+        arn = self._register(action)
+        self.task_definition_arns[action.name] = arn
+        return arn
+
+    _update_task_definition = _create_task_definition
+
+    def _register(self, action: Action) -> str:
+        """RegisterTaskDefinition without blind retries: an ambiguous failure (timeout, 5xx, dropped
+        connection) may have registered the revision, so look before sending it again."""
+        request = {k: v for k, v in action.request.items() if k != "tags"}
+        wanted = td_rules.normalize(request)
+        client = self.clients.client("ecs", retries=False)
+        delay = 0.2
+        for attempt in range(REGISTER_ATTEMPTS):
+            try:
+                response = client.register_task_definition(
+                    family=action.name, tags=ecs_tag_list(self._desired_tags(action)), **request)
+                return response["taskDefinition"]["taskDefinitionArn"]
+            except (ClientError, BotoCoreError) as exc:
+                if isinstance(exc, ClientError) and not _retryable(exc):
+                    raise
+                if attempt == REGISTER_ATTEMPTS - 1:
+                    raise
+                latest = self.reader.latest_revision(action.name)
+                if latest is not None and is_owned(latest.tags, self.instance) and td_rules.normalize(latest.body) == wanted \
+                        and latest.arn != (action.observed.arn if action.observed else None):
+                    log.info("revision %s was registered by the failed attempt; not registering again", latest.arn)
+                    return latest.arn
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        raise ReconcileError(f"could not register {action.label}")
+
+    def _delete_task_definition(self, action: Action) -> str:
+        paginator = self.clients.ecs.get_paginator("list_task_definitions")
+        for page in paginator.paginate(familyPrefix=action.name, status="ACTIVE"):
+            for arn in page.get("taskDefinitionArns", []):
+                if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] != action.name:
+                    continue
+                revision = self.reader.revision(arn)
+                if revision is not None and is_owned(revision.tags, self.instance):
+                    self.clients.ecs.deregister_task_definition(taskDefinition=arn)
+        return action.observed.arn
+
+    # -- services ----------------------------------------------------------------------------------------------
+
+    def _task_definition_ref(self, ref: str | None) -> str | None:
+        if ref and ref.endswith(f":{NEW_REVISION}"):
+            family = ref.split(":", 1)[0]
+            if family not in self.task_definition_arns:
+                raise ReconcileError(f"task definition {family} was not registered")
+            return self.task_definition_arns[family]
+        return ref
+
+    def _create_service(self, action: Action) -> str:
+        request = {k: v for k, v in action.request.items() if k != "tags"}
+        if "taskDefinition" in request:
+            request["taskDefinition"] = self._task_definition_ref(request["taskDefinition"])
+        token = str(uuid.uuid5(uuid.NAMESPACE_URL, "ecs-reconciler:" + json.dumps(
+            [self.instance, action.name, request], sort_keys=True, default=str)))
+        service = self.clients.ecs.create_service(
+            serviceName=action.name, clientToken=token, tags=ecs_tag_list(self._desired_tags(action)), **request)["service"]
+        return service["serviceArn"]
+
+    def _update_service(self, action: Action) -> str:
+        request, observed = action.request, action.observed
+        fields = {top_field(c.path) for c in action.changes} - {"tags"}
+        update: dict[str, Any] = {}
+        for name in sorted(fields):
+            if name in request:
+                update[name] = request[name]
+            elif name in SERVICE_DEFAULTS:
+                update[name] = SERVICE_DEFAULTS[name]
+            elif name in _SERVICE_SHAPE.members and _SERVICE_SHAPE.members[name].type_name == "list":
+                update[name] = []
+            else:
+                log.warning("%s: %s was removed from the manifest but cannot be cleared in place", action.label, name)
+        if "taskDefinition" in update:
+            update["taskDefinition"] = self._task_definition_ref(update["taskDefinition"])
+        if update:
+            self.clients.ecs.update_service(cluster=request["cluster"], service=action.name, **update)
+        if "tags" in {top_field(c.path) for c in action.changes} or action.adopt or self.revision:
+            self._sync_ecs_tags(observed.arn, action, observed.tags)
+        return observed.arn
+
+    def _replace_service(self, action: Action) -> str:
+        self._delete_service(action)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            found = self.clients.ecs.describe_services(cluster=action.observed.cluster, services=[action.name])["services"]
+            if not found or all(s["status"] == "INACTIVE" for s in found):
+                break
+            time.sleep(2)
+        return self._create_service(action)
+
+    def _delete_service(self, action: Action) -> str:
+        try:
+            self.clients.ecs.delete_service(cluster=action.observed.cluster, service=action.name, force=True)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ServiceNotFoundException":
+                raise
+        return action.observed.arn
+
+    # -- scheduled tasks ----------------------------------------------------------------------------------------
+
+    def _cluster_arn(self, name: str) -> str:
+        if name not in self.cluster_arns or not self.cluster_arns[name]:
+            found = self.clients.ecs.describe_clusters(clusters=[name])["clusters"]
+            if not found:
+                raise ReconcileError(f"cluster {name} does not exist")
+            self.cluster_arns[name] = found[0]["clusterArn"]
+        return self.cluster_arns[name]
+
+    def _put_scheduled_task(self, action: Action, create: bool) -> str:
+        request = action.request
+        rule = rule_request(action.name, request)
+        if create:
+            rule["Tags"] = events_tag_list(self._desired_tags(action))
+        arn = self.clients.events.put_rule(**rule)["RuleArn"]
+        td_arn = self._task_definition_ref(request["taskDefinition"])
+        if not td_arn.startswith("arn:"):
+            td_arn = self.clients.ecs.describe_task_definition(taskDefinition=td_arn)["taskDefinition"]["taskDefinitionArn"]
+        target = target_request(request, self._cluster_arn(request["cluster"]), td_arn)
+        response = self.clients.events.put_targets(Rule=action.name, Targets=[target])
+        if response.get("FailedEntryCount"):
+            raise ReconcileError(f"{action.label}: PutTargets failed: {response.get('FailedEntries')}")
+        if not create:
+            self._sync_rule_tags(arn, action, action.observed.tags)
+        return arn
+
+    def _create_scheduled_task(self, action: Action) -> str:
+        return self._put_scheduled_task(action, create=True)
+
+    def _update_scheduled_task(self, action: Action) -> str:
+        return self._put_scheduled_task(action, create=False)
+
+    def _delete_scheduled_task(self, action: Action) -> str:
+        targets = self.clients.events.list_targets_by_rule(Rule=action.name).get("Targets", [])
+        if targets:
+            self.clients.events.remove_targets(Rule=action.name, Ids=[t["Id"] for t in targets])
+        self.clients.events.delete_rule(Name=action.name)
+        return action.observed.arn
+
+
+def _snake(kind: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in kind).lstrip("_")
+
+
+def _retryable(exc: ClientError) -> bool:
+    code = exc.response.get("Error", {}).get("Code", "")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return status >= 500 or "Throttl" in code or code in ("RequestLimitExceeded", "TooManyRequestsException", "ServerException")

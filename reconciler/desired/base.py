@@ -1,0 +1,73 @@
+"""The manifest envelope shared by every kind: apiVersion, kind, metadata, spec."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+API_VERSION = "ecs-reconciler.io/v1alpha1"
+ADOPT_ANNOTATION = "ecs-reconciler.io/adopt"
+
+# AWS tag keys/values are strings; a manifest may write `version: 2` and mean "2".
+Tags = dict[str, str]
+
+
+def tags_field() -> Any:
+    return Field(None, description="Resource tags as a mapping {key: value}.")
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    name: str = Field(description="The AWS name: cluster name, task definition family, service name or rule name.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Free-form labels for selection; not sent to AWS.")
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Free-form annotations. `{ADOPT_ANNOTATION}: \"true\"` adopts an existing unowned resource.",
+    )
+    ignoreDifferences: list[str] = Field(
+        default_factory=list,
+        description="Spec field paths whose differences are not drift, e.g. `desiredCount` or "
+        "`containerDefinitions[web].image`.",
+    )
+
+
+class ManifestBase(BaseModel):
+    """One resource document. Subclasses fix `kind` and the `spec` model."""
+
+    model_config = ConfigDict(extra="forbid")
+    KIND: ClassVar[str] = ""
+    NAME_PATTERN: ClassVar[str] = r"^[A-Za-z0-9_-]{1,255}$"
+    NAME_RULE: ClassVar[str] = "1 to 255 letters, numbers, hyphens and underscores"
+
+    apiVersion: str = Field(description=f"Always `{API_VERSION}`.")
+    kind: str
+    metadata: Metadata
+
+    @field_validator("apiVersion")
+    @classmethod
+    def _api_version(cls, value: str) -> str:
+        if value != API_VERSION:
+            raise ValueError(f"expected {API_VERSION!r}")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _name(cls, value: Metadata) -> Metadata:
+        if not re.match(cls.NAME_PATTERN, value.name):
+            raise ValueError(f"metadata.name {value.name!r} is not a valid {cls.KIND} name ({cls.NAME_RULE})")
+        return value
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.KIND, self.metadata.name)
+
+    @property
+    def adopt(self) -> bool:
+        return self.metadata.annotations.get(ADOPT_ANNOTATION, "").lower() == "true"

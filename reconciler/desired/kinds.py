@@ -1,0 +1,17 @@
+"""The registry of manifest kinds, in apply order."""
+
+from __future__ import annotations
+
+from .base import ManifestBase
+from .cluster import ClusterManifest
+from .scheduled_task import ScheduledTaskManifest
+from .service import ServiceManifest
+from .task_definition import TaskDefinitionManifest
+
+MANIFEST_KINDS: dict[str, type[ManifestBase]] = {
+    "Cluster": ClusterManifest,
+    "TaskDefinition": TaskDefinitionManifest,
+    "Service": ServiceManifest,
+    "ScheduledTask": ScheduledTaskManifest,
+}
+KIND_ORDER = {kind: index for index, kind in enumerate(MANIFEST_KINDS)}

@@ -1,0 +1,54 @@
+"""Cross-manifest references: a Service or ScheduledTask names its cluster and task definition.
+
+A plain name must be a manifest in the same set; anything managed elsewhere is referenced by ARN
+(or `family:revision` for a task definition), so a typo is an error, not a silent external lookup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ..errors import ManifestError
+
+if TYPE_CHECKING:
+    from .loader import DesiredState
+
+ARN_RE = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:(cluster|task-definition)/(.+)$")
+FAMILY_REVISION_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}:\d+$")
+
+
+def is_external_cluster(ref: str) -> bool:
+    match = ARN_RE.match(ref)
+    return bool(match and match.group(1) == "cluster")
+
+
+def is_external_task_definition(ref: str) -> bool:
+    match = ARN_RE.match(ref)
+    return bool(match and match.group(1) == "task-definition") or bool(FAMILY_REVISION_RE.match(ref))
+
+
+def cluster_name(ref: str) -> str:
+    """The cluster name of a manifest name or cluster ARN."""
+    return ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+
+
+def check_references(state: "DesiredState") -> list[ManifestError]:
+    errors: list[ManifestError] = []
+    for item in state.resources:
+        spec = item.manifest.spec
+        if item.manifest.KIND not in ("Service", "ScheduledTask"):
+            continue
+        cluster = getattr(spec, "cluster", None)
+        if cluster and not is_external_cluster(cluster) and state.get("Cluster", cluster) is None:
+            errors.append(ManifestError(
+                item.file, item.line_of(["spec", "cluster"]), item.label, "spec.cluster",
+                f"no Cluster manifest named {cluster!r} (reference a cluster managed elsewhere by its ARN)"))
+        task_definition = getattr(spec, "taskDefinition", None)
+        if (task_definition and not is_external_task_definition(task_definition)
+                and state.get("TaskDefinition", task_definition) is None):
+            errors.append(ManifestError(
+                item.file, item.line_of(["spec", "taskDefinition"]), item.label, "spec.taskDefinition",
+                f"no TaskDefinition manifest named {task_definition!r} "
+                "(reference one managed elsewhere as family:revision or by ARN)"))
+    return errors

@@ -1,0 +1,121 @@
+"""Pydantic models generated from botocore's own service shapes.
+
+The manifest `spec` of each kind mirrors an AWS request shape. Rather than hand-copying hundreds of
+ECS fields (and drifting from the API), we build the models from the botocore service model that
+ships with boto3: every field, its type, its enum values and its required flag come from there, and
+unknown fields are errors. A newer botocore brings new ECS fields with no code change.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import re
+from functools import lru_cache
+from typing import Any, Literal, Optional
+
+import botocore.session
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+# Attribute names a generated field must not shadow on BaseModel; such fields get a trailing "_"
+# in Python and keep the API name as their alias.
+_RESERVED = {name for name in dir(BaseModel) if not name.startswith("_")}
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: API field names, unknown fields rejected, numbers accepted as strings."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, coerce_numbers_to_str=True)
+
+    def to_api(self) -> dict[str, Any]:
+        """The request-shaped dict: API names, only what the manifest set."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True, mode="json")
+
+
+@lru_cache(maxsize=None)
+def service_model(service: str) -> Any:
+    return botocore.session.get_session().get_service_model(service)
+
+
+def describe(shape: Any) -> str | None:
+    """First sentence of the botocore documentation, as plain text, for editor tooltips."""
+    doc = getattr(shape, "documentation", "") or ""
+    text = html.unescape(_TAG_RE.sub("", doc)).strip()
+    if not text:
+        return None
+    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+    return first[:300]
+
+
+class ShapeModels:
+    """Builds (and memoizes) one pydantic model per botocore structure shape of a service."""
+
+    _SCALARS = {
+        "integer": int,
+        "long": int,
+        "boolean": bool,
+        "double": float,
+        "float": float,
+        "timestamp": datetime.datetime,
+        "blob": bytes,
+    }
+
+    def __init__(self, service: str):
+        self.service = service
+        self._models: dict[str, type[BaseModel]] = {}
+
+    def shape(self, name: str) -> Any:
+        return service_model(self.service).shape_for(name)
+
+    def type_for(self, shape: Any) -> Any:
+        kind = shape.type_name
+        if kind == "string":
+            enum = getattr(shape, "enum", None)
+            return Literal[tuple(enum)] if enum else str
+        if kind in self._SCALARS:
+            return self._SCALARS[kind]
+        if kind == "list":
+            return list[self.type_for(shape.member)]
+        if kind == "map":
+            return dict[self.type_for(shape.key), self.type_for(shape.value)]
+        if kind == "structure":
+            return self.model_for(shape)
+        raise TypeError(f"unsupported botocore shape type {kind} ({shape.name})")
+
+    def model_for(
+        self,
+        shape: Any,
+        *,
+        exclude: tuple[str, ...] = (),
+        overrides: dict[str, tuple[Any, Any]] | None = None,
+        model_name: str | None = None,
+        base: type[BaseModel] = SpecModel,
+    ) -> type[BaseModel]:
+        """The model of a structure shape; `overrides` replace or add fields (name -> (type, FieldInfo))."""
+        key = model_name or shape.name
+        if key in self._models and not (exclude or overrides):
+            return self._models[key]
+        fields: dict[str, Any] = {}
+        for name, member in shape.members.items():
+            if name in exclude:
+                continue
+            py_name = f"{name}_" if name in _RESERVED else name
+            required = name in shape.required_members
+            annotation = self.type_for(member)
+            info = Field(
+                ... if required else None,
+                alias=name,
+                description=describe(member),
+            )
+            fields[py_name] = (annotation if required else Optional[annotation], info)
+        for name, (annotation, info) in (overrides or {}).items():
+            py_name = f"{name}_" if name in _RESERVED else name
+            fields[py_name] = (annotation, info)
+        model = create_model(key, __base__=base, __doc__=describe(shape), **fields)
+        self._models[key] = model
+        return model
+
+
+ECS = ShapeModels("ecs")
+EVENTS = ShapeModels("events")

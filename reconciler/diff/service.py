@@ -1,0 +1,66 @@
+"""Canonical form of a service, for desired specs and DescribeServices responses alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..desired.shapes import service_model
+from .rules import arn_name, as_set, family_revision, fill, keyed, prune_empty, project
+
+REQUEST_FIELDS = [m for m in service_model("ecs").operation_model("CreateService").input_shape.members
+                  if m not in ("serviceName", "clientToken", "tags", "role")]
+UPDATABLE_FIELDS = set(service_model("ecs").operation_model("UpdateService").input_shape.members) - {"cluster", "service", "forceNewDeployment"}
+
+SERVICE_DEFAULTS = {
+    "deploymentConfiguration": {
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+        "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    },
+    "propagateTags": "NONE",
+    "schedulingStrategy": "REPLICA",
+    "deploymentController": {"type": "ECS"},
+    "enableECSManagedTags": False,
+    "enableExecuteCommand": False,
+}
+# Fields whose value AWS chooses when the manifest leaves them out (from the cluster, the account or
+# an autoscaler): compared only when the manifest sets them.
+SERVER_CHOSEN_WHEN_UNSET = ("desiredCount", "availabilityZoneRebalancing", "launchType", "capacityProviderStrategy",
+                            "healthCheckGracePeriodSeconds", "platformVersion")
+
+
+def _uses_fargate(svc: dict[str, Any]) -> bool:
+    if svc.get("launchType") == "FARGATE":
+        return True
+    return any(str(i.get("capacityProvider", "")).startswith("FARGATE") for i in svc.get("capacityProviderStrategy") or [])
+
+
+def normalize(spec: dict[str, Any]) -> dict[str, Any]:
+    """Canonical form of a CreateService request or a DescribeServices response object."""
+    svc = project(spec, REQUEST_FIELDS)
+    if "clusterArn" in spec and "cluster" not in svc:
+        svc["cluster"] = spec["clusterArn"]
+    svc["cluster"] = arn_name(svc.get("cluster"))
+    svc["taskDefinition"] = family_revision(svc.get("taskDefinition"))
+    fill(svc, SERVICE_DEFAULTS)
+    if _uses_fargate(svc):
+        fill(svc, {"platformVersion": "LATEST"})
+    network = svc.get("networkConfiguration") or {}
+    vpc = network.get("awsvpcConfiguration")
+    if isinstance(vpc, dict):
+        fill(vpc, {"assignPublicIp": "DISABLED"})
+        vpc["subnets"] = as_set(vpc.get("subnets"))
+        vpc["securityGroups"] = as_set(vpc.get("securityGroups"))
+    svc["loadBalancers"] = as_set(svc.get("loadBalancers"))
+    svc["serviceRegistries"] = as_set(svc.get("serviceRegistries"))
+    svc["placementConstraints"] = as_set(svc.get("placementConstraints"))
+    strategy = [dict({"base": 0, "weight": 0}, **item) for item in svc.get("capacityProviderStrategy") or []]
+    svc["capacityProviderStrategy"] = keyed(strategy, "capacityProvider")
+    return prune_empty(svc)
+
+
+def drop_server_chosen(desired: dict[str, Any], observed: dict[str, Any]) -> None:
+    """Remove from `observed` the server-chosen fields the manifest does not set."""
+    for name in SERVER_CHOSEN_WHEN_UNSET:
+        if name not in desired:
+            observed.pop(name, None)

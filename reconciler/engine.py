@@ -1,0 +1,53 @@
+"""The engine every front door calls: load -> read observed -> plan -> apply (-> wait).
+
+The CLI, the controller and the operator hold no reconciliation logic of their own; they build an
+`Engine` and call `plan` / `apply`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .apply.executor import Applier, ApplyResult
+from .apply.wait import RolloutStatus, wait_for_services
+from .aws import Clients
+from .desired.loader import DesiredState
+from .observed.readers import StateReader
+from .observed.revisions import RevisionCache
+from .observed.state import ObservedState
+from .ownership import DEFAULT_INSTANCE
+from .plan.model import Plan
+from .plan.planner import Planner
+
+
+@dataclass
+class EngineOptions:
+    instance: str = DEFAULT_INSTANCE
+    prune: bool = False
+    allow_replace: bool = False
+    revision: str | None = None  # the source revision (git commit) recorded on what we write
+
+
+class Engine:
+    def __init__(self, clients: Clients, options: EngineOptions | None = None, revisions: RevisionCache | None = None):
+        self.clients = clients
+        self.options = options or EngineOptions()
+        self.reader = StateReader(clients, revisions)
+
+    def observe(self, desired: DesiredState) -> ObservedState:
+        return self.reader.read(desired, prune_instance=self.options.instance if self.options.prune else None)
+
+    def plan(self, desired: DesiredState, observed: ObservedState | None = None) -> Plan:
+        observed = observed if observed is not None else self.observe(desired)
+        return Planner(self.reader, self.options.instance).plan(desired, observed)
+
+    def apply(self, plan: Plan, on_progress: Callable[[str], None] | None = None) -> ApplyResult:
+        applier = Applier(self.clients, self.reader, self.options.instance, self.options.revision, on_progress)
+        return applier.apply(plan, allow_replace=self.options.allow_replace)
+
+    def wait(self, result: ApplyResult, timeout: float = 600.0, poll: float = 2.0,
+             on_progress: Callable[[list[RolloutStatus]], None] | None = None) -> list[RolloutStatus]:
+        if not result.services:
+            return []
+        return wait_for_services(self.clients, result.services, timeout=timeout, poll=poll, on_progress=on_progress)

@@ -1,0 +1,234 @@
+"""Read the observed state of the resources the manifests name, in as few calls as the API allows.
+
+Reads go by name where the manifests name the resource: DescribeClusters (100 a call),
+DescribeServices (10 a call, per cluster), DescribeTaskDefinition (one family a call), and
+ListRules pages plus ListTargetsByRule per rule. Listing whole accounts happens only for prune.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from botocore.exceptions import ClientError
+
+from ..aws import Clients
+from ..desired.loader import DesiredState
+from ..desired.references import cluster_name
+from ..ownership import MANIFEST, is_owned, tag_list_to_dict
+from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
+from .revisions import RevisionCache
+from .state import Observed, ObservedState
+
+log = logging.getLogger(__name__)
+
+
+class StateReader:
+    def __init__(self, clients: Clients, revisions: RevisionCache | None = None, workers: int = 8):
+        self.clients = clients
+        self.revisions = revisions or RevisionCache()
+        self.workers = workers
+
+    # -- whole state ------------------------------------------------------------------------------
+
+    def read(self, desired: DesiredState, *, prune_instance: str | None = None) -> ObservedState:
+        """Observed state of every resource `desired` names; with `prune_instance`, also the
+        resources owned by that instance that no manifest names (candidates for deletion)."""
+        state = ObservedState()
+        clusters = sorted(self.cluster_names(desired))
+        for item in self.read_clusters(clusters):
+            state.put(item)
+        for item in self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")):
+            state.put(item)
+        by_cluster: dict[str, list[str]] = {}
+        for r in desired.of_kind("Service"):
+            by_cluster.setdefault(cluster_name(r.manifest.spec.cluster), []).append(r.manifest.name)
+        for cluster, names in sorted(by_cluster.items()):
+            for item in self.read_services(cluster, names):
+                state.put(item)
+        for item in self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]):
+            state.put(item)
+        if prune_instance:
+            self._read_prune_candidates(desired, state, prune_instance, clusters)
+        return state
+
+    @staticmethod
+    def cluster_names(desired: DesiredState) -> set[str]:
+        names = {r.manifest.name for r in desired.of_kind("Cluster")}
+        for r in desired.of_kind("Service") + desired.of_kind("ScheduledTask"):
+            names.add(cluster_name(r.manifest.spec.cluster))
+        return names
+
+    # -- clusters --------------------------------------------------------------------------------
+
+    def read_clusters(self, names: list[str]) -> list[Observed]:
+        found: list[Observed] = []
+        for batch in chunks(names, DESCRIBE_CLUSTERS_MAX):
+            response = self.clients.ecs.describe_clusters(
+                clusters=list(batch), include=["SETTINGS", "CONFIGURATIONS", "TAGS"]
+            )
+            for cluster in response.get("clusters", []):
+                if cluster.get("status") == "INACTIVE":
+                    continue
+                found.append(Observed("Cluster", cluster["clusterName"], cluster["clusterArn"], cluster,
+                                      tag_list_to_dict(cluster.get("tags"))))
+        return found
+
+    # -- task definitions ---------------------------------------------------------------------------
+
+    def read_task_definitions(self, families: Iterable[str]) -> list[Observed]:
+        results = parallel_map(self.latest_revision, sorted(set(families)), self.workers)
+        return [r for r in results if r is not None]
+
+    def latest_revision(self, family: str) -> Observed | None:
+        """The latest ACTIVE revision of `family` (DescribeTaskDefinition by family name)."""
+        try:
+            response = self.clients.ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+        except ClientError as exc:
+            if _is_missing(exc):
+                return None
+            raise
+        body = response["taskDefinition"]
+        if body.get("status") != "ACTIVE":
+            return None
+        entry = {"taskDefinition": body, "tags": response.get("tags", [])}
+        self.revisions.put(body["taskDefinitionArn"], entry)
+        return _task_definition(entry)
+
+    def revision(self, arn: str) -> Observed | None:
+        """A specific revision by ARN, described at most once per process (revisions are immutable)."""
+        entry = self.revisions.get(arn)
+        if entry is None:
+            try:
+                response = self.clients.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
+            except ClientError as exc:
+                if _is_missing(exc):
+                    return None
+                raise
+            entry = {"taskDefinition": response["taskDefinition"], "tags": response.get("tags", [])}
+            self.revisions.put(arn, entry)
+        return _task_definition(entry)
+
+    def owned_revision_of(self, family: str, instance: str, look_back: int = 5) -> Observed | None:
+        """The newest ACTIVE revision of `family` that carries our tag (newest few only), for the case
+        where someone registered an untagged revision on top of ours."""
+        paginator = self.clients.ecs.get_paginator("list_task_definitions")
+        arns: list[str] = []
+        for page in paginator.paginate(familyPrefix=family, status="ACTIVE", sort="DESC"):
+            arns.extend(a for a in page.get("taskDefinitionArns", []) if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family)
+            if len(arns) >= look_back:
+                break
+        for arn in arns[:look_back]:
+            item = self.revision(arn)
+            if item is not None and is_owned(item.tags, instance):
+                return item
+        return None
+
+    # -- services ------------------------------------------------------------------------------------
+
+    def read_services(self, cluster: str, names: list[str]) -> list[Observed]:
+        found: list[Observed] = []
+        for batch in chunks(sorted(names), DESCRIBE_SERVICES_MAX):
+            try:
+                response = self.clients.ecs.describe_services(cluster=cluster, services=list(batch), include=["TAGS"])
+            except ClientError as exc:
+                if _error_code(exc) == "ClusterNotFoundException":
+                    return []
+                raise
+            for service in response.get("services", []):
+                if service.get("status") == "INACTIVE":
+                    continue
+                found.append(Observed("Service", service["serviceName"], service["serviceArn"], service,
+                                      tag_list_to_dict(service.get("tags")), cluster=cluster))
+        return found
+
+    # -- scheduled tasks ------------------------------------------------------------------------------------
+
+    def read_scheduled_tasks(self, names: list[str]) -> list[Observed]:
+        if not names:
+            return []
+        wanted = set(names)
+        rules = [r for r in self._list_rules() if r["Name"] in wanted]
+        targets = parallel_map(self._ecs_target, [r["Name"] for r in rules], self.workers)
+        return [Observed("ScheduledTask", rule["Name"], rule["Arn"], {"rule": rule, "target": target})
+                for rule, target in zip(rules, targets)]
+
+    def _list_rules(self) -> list[dict[str, Any]]:
+        paginator = self.clients.events.get_paginator("list_rules")
+        rules: list[dict[str, Any]] = []
+        for page in paginator.paginate(PaginationConfig={"PageSize": 100}):
+            rules.extend(page.get("Rules", []))
+        return rules
+
+    def _ecs_target(self, rule: str) -> dict[str, Any] | None:
+        targets = self.clients.events.list_targets_by_rule(Rule=rule).get("Targets", [])
+        ecs_targets = [t for t in targets if "EcsParameters" in t]
+        return ecs_targets[0] if ecs_targets else (targets[0] if targets else None)
+
+    def rule_tags(self, item: Observed) -> dict[str, str]:
+        """Rules' tags are read only when a write is about to happen (ListRules does not carry them)."""
+        if item.tags is None and item.arn:
+            response = self.clients.events.list_tags_for_resource(ResourceARN=item.arn)
+            item.tags = tag_list_to_dict(response.get("Tags"))
+        return item.tags or {}
+
+    # -- prune ------------------------------------------------------------------------------------------
+
+    def _read_prune_candidates(self, desired: DesiredState, state: ObservedState, instance: str,
+                               clusters: list[str]) -> None:
+        ecs = self.clients.ecs
+        # Clusters we own that no manifest names.
+        all_clusters: list[str] = []
+        for page in ecs.get_paginator("list_clusters").paginate():
+            all_clusters.extend(a.rsplit("/", 1)[-1] for a in page.get("clusterArns", []))
+        extra_clusters = [c for c in all_clusters if c not in clusters]
+        for item in self.read_clusters(extra_clusters):
+            if is_owned(item.tags, instance):
+                state.unmanaged[("Cluster", item.name)] = item
+        # Services we own in every cluster we look after (named or owned).
+        scan = sorted(set(clusters) | {name for (_, name) in state.unmanaged if _ == "Cluster"})
+        for cluster in scan:
+            names: list[str] = []
+            try:
+                for page in ecs.get_paginator("list_services").paginate(cluster=cluster):
+                    names.extend(a.rsplit("/", 1)[-1] for a in page.get("serviceArns", []))
+            except ClientError as exc:
+                if _error_code(exc) == "ClusterNotFoundException":
+                    continue
+                raise
+            extra = [n for n in names if desired.get("Service", n) is None]
+            for item in self.read_services(cluster, extra):
+                if is_owned(item.tags, instance):
+                    state.unmanaged[("Service", item.name)] = item
+        # Task definition families we own.
+        families: list[str] = []
+        for page in ecs.get_paginator("list_task_definition_families").paginate(status="ACTIVE"):
+            families.extend(page.get("families", []))
+        extra_families = [f for f in families if desired.get("TaskDefinition", f) is None]
+        for item in self.read_task_definitions(extra_families):
+            if is_owned(item.tags, instance) and (item.tags or {}).get(MANIFEST, "").startswith("TaskDefinition/"):
+                state.unmanaged[("TaskDefinition", item.name)] = item
+        # Rules we own.
+        for rule in self._list_rules():
+            if desired.get("ScheduledTask", rule["Name"]) is not None:
+                continue
+            item = Observed("ScheduledTask", rule["Name"], rule["Arn"], {"rule": rule, "target": None})
+            if is_owned(self.rule_tags(item), instance):
+                item.body["target"] = self._ecs_target(rule["Name"])
+                state.unmanaged[("ScheduledTask", item.name)] = item
+
+
+def _task_definition(entry: dict[str, Any]) -> Observed:
+    body = entry["taskDefinition"]
+    return Observed("TaskDefinition", body["family"], body["taskDefinitionArn"], body, tag_list_to_dict(entry.get("tags")))
+
+
+def _error_code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _is_missing(exc: ClientError) -> bool:
+    message = exc.response.get("Error", {}).get("Message", "")
+    return _error_code(exc) in ("ClientException", "ResourceNotFoundException") and (
+        "Unable to describe task definition" in message or "not found" in message.lower() or "does not exist" in message
+    )

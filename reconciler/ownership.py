@@ -1,0 +1,44 @@
+"""Ownership tags: what marks a resource as created (or adopted) by this reconciler instance."""
+
+from __future__ import annotations
+
+MANAGED_BY = "ecs-reconciler.io/managed-by"
+MANIFEST = "ecs-reconciler.io/manifest"
+REVISION = "ecs-reconciler.io/revision"
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION})
+DEFAULT_INSTANCE = "ecs-reconciler"
+
+
+def ownership_tags(instance: str, kind: str, name: str, revision: str | None = None) -> dict[str, str]:
+    tags = {MANAGED_BY: instance, MANIFEST: f"{kind}/{name}"}
+    if revision:
+        tags[REVISION] = revision
+    return tags
+
+
+def is_owned(tags: dict[str, str] | None, instance: str) -> bool:
+    return bool(tags) and tags.get(MANAGED_BY) == instance
+
+
+def user_tags(tags: dict[str, str] | None) -> dict[str, str]:
+    """Tags without ours: what a manifest's `spec.tags` is compared with."""
+    return {k: v for k, v in (tags or {}).items() if k not in OWNERSHIP_KEYS}
+
+
+def tag_list_to_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    """ECS `[{key, value}]` and EventBridge `[{Key, Value}]` lists as a mapping."""
+    out: dict[str, str] = {}
+    for tag in tags or []:
+        key = tag.get("key", tag.get("Key"))
+        value = tag.get("value", tag.get("Value", ""))
+        if key is not None:
+            out[key] = value
+    return out
+
+
+def ecs_tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in sorted(tags.items())]
+
+
+def events_tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]

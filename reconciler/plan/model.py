@@ -1,0 +1,61 @@
+"""A plan: typed, ordered actions, each with the field changes that justify it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..desired.loader import Located
+from ..diff.compare import Change
+from ..observed.state import Observed
+
+ACTIONS = ("none", "create", "update", "replace", "delete", "conflict")
+
+
+@dataclass
+class Action:
+    kind: str
+    name: str
+    action: str
+    changes: list[Change] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    desired: Located | None = None
+    observed: Observed | None = None
+    depends_on: list[str] = field(default_factory=list)
+    adopt: bool = False
+    # Request-shaped desired spec with references resolved at plan time (task definition may be
+    # "family:(new revision)" until apply registers it).
+    request: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.name)
+
+
+@dataclass
+class Plan:
+    actions: list[Action]
+
+    @property
+    def pending(self) -> list[Action]:
+        return [a for a in self.actions if a.action != "none"]
+
+    @property
+    def conflicts(self) -> list[Action]:
+        return [a for a in self.actions if a.action == "conflict"]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.pending)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(a.action for a in self.actions)
+        return {name: counts.get(name, 0) for name in ACTIONS}
+
+    def get(self, kind: str, name: str) -> Action | None:
+        return next((a for a in self.actions if a.kind == kind and a.name == name), None)

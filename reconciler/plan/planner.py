@@ -1,0 +1,165 @@
+"""Turn desired manifests and observed state into an ordered plan of actions.
+
+Order: clusters, task definitions, services, scheduled tasks; deletions (prune) come last, in the
+reverse order. Ownership is checked here, so a conflict is known before anything is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..desired.loader import DesiredState, Located
+from ..desired.references import cluster_name, is_external_task_definition
+from ..diff import cluster as cluster_rules
+from ..diff import scheduled_task as scheduled_rules
+from ..diff import service as service_rules
+from ..diff import task_definition as td_rules
+from ..diff.compare import Change, compare, is_ignored
+from ..diff.rules import family_revision
+from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
+from ..observed.readers import StateReader
+from ..observed.state import Observed, ObservedState
+from ..ownership import is_owned, user_tags
+from ..targets import spec_from_aws
+from .model import Action, Plan
+
+NEW_REVISION = "(new revision)"
+DELETE_ORDER = ("ScheduledTask", "Service", "TaskDefinition", "Cluster")
+
+
+class Planner:
+    def __init__(self, reader: StateReader, instance: str):
+        self.reader = reader
+        self.instance = instance
+
+    def plan(self, desired: DesiredState, observed: ObservedState) -> Plan:
+        actions: list[Action] = []
+        revisions: dict[str, str] = {}  # family -> "family:N" or "family:(new revision)"
+        for item in desired.resources:
+            kind = item.manifest.KIND
+            obs = observed.get(kind, item.manifest.name)
+            if kind == "Cluster":
+                action = self._plan_cluster(item, obs)
+            elif kind == "TaskDefinition":
+                action = self._plan_task_definition(item, obs)
+                revisions[item.manifest.name] = _managed_revision(action)
+            elif kind == "Service":
+                action = self._plan_service(item, obs, desired, revisions)
+            else:
+                action = self._plan_scheduled_task(item, obs, desired, revisions)
+            actions.append(action)
+        for kind in DELETE_ORDER:
+            for (k, name), obs in sorted(observed.unmanaged.items()):
+                if k == kind:
+                    actions.append(Action(kind, name, "delete", observed=obs,
+                                          reasons=["owned by this instance and no longer in the manifests"]))
+        return Plan(actions)
+
+    # -- shared ----------------------------------------------------------------------------------------
+
+    def _decide(self, item: Located, obs: Observed | None, desired_form: dict[str, Any], observed_form: dict[str, Any],
+                request: dict[str, Any], owned: bool | None = None) -> Action:
+        kind, name = item.manifest.KIND, item.manifest.name
+        ignore = item.manifest.metadata.ignoreDifferences
+        if obs is None:
+            changes = compare(desired_form, {})
+            desired_tags = item.manifest.spec.tags or {}
+            changes += [Change(f"spec.tags.{k}", v, None) for k, v in sorted(desired_tags.items())]
+            return Action(kind, name, "create", changes, desired=item, request=request)
+        changes = [c for c in compare(desired_form, observed_form) + _tag_changes(item, obs) if not is_ignored(c.path, ignore)]
+        owned = is_owned(obs.tags, self.instance) if owned is None else owned
+        if not owned and not item.manifest.adopt:
+            return Action(kind, name, "conflict", changes, desired=item, observed=obs, request=request, reasons=[
+                f"{kind} {name!r} exists but is not managed by {self.instance!r}; set the annotation "
+                "ecs-reconciler.io/adopt: \"true\" to adopt it"])
+        adopt = not owned
+        if not changes and not adopt:
+            return Action(kind, name, "none", desired=item, observed=obs, request=request)
+        replace = replace_reasons(kind, changes)
+        reasons = replace or [IN_PLACE_HOW[kind]] + (["adopts the existing resource (adds ownership tags)"] if adopt else [])
+        return Action(kind, name, "replace" if replace else "update", changes, reasons, desired=item, observed=obs,
+                      adopt=adopt, request=request)
+
+    # -- per kind -------------------------------------------------------------------------------------
+
+    def _plan_cluster(self, item: Located, obs: Observed | None) -> Action:
+        request = item.manifest.spec.to_api()
+        desired_form = cluster_rules.normalize(request)
+        observed_form = cluster_rules.normalize(obs.body) if obs else {}
+        return self._decide(item, obs, desired_form, observed_form, request)
+
+    def _plan_task_definition(self, item: Located, obs: Observed | None) -> Action:
+        request = item.manifest.spec.to_api()
+        desired_form = td_rules.normalize(request)
+        observed_form = td_rules.normalize(obs.body) if obs else {}
+        owned = None
+        if obs is not None and not is_owned(obs.tags, self.instance):
+            # Someone may have registered an untagged revision on top of ours: the family is still ours.
+            owned = self.reader.owned_revision_of(item.manifest.name, self.instance) is not None
+        action = self._decide(item, obs, desired_form, observed_form, request, owned)
+        if action.action == "update" and action.changes and all(c.path.startswith("spec.tags") for c in action.changes):
+            action.reasons = ["TagResource on the latest revision"]
+        return action
+
+    def _plan_service(self, item: Located, obs: Observed | None, desired: DesiredState,
+                      revisions: dict[str, str]) -> Action:
+        request = item.manifest.spec.to_api()
+        request["cluster"] = cluster_name(request["cluster"])
+        if "taskDefinition" in request:
+            request["taskDefinition"] = self._resolve_task_definition(request["taskDefinition"], revisions)
+        desired_form = service_rules.normalize(request)
+        observed_form = service_rules.normalize(obs.body) if obs else {}
+        service_rules.drop_server_chosen(desired_form, observed_form)
+        action = self._decide(item, obs, desired_form, observed_form, request)
+        action.depends_on = _depends(item, desired)
+        return action
+
+    def _plan_scheduled_task(self, item: Located, obs: Observed | None, desired: DesiredState,
+                             revisions: dict[str, str]) -> Action:
+        request = item.manifest.spec.to_api()
+        request["cluster"] = cluster_name(request["cluster"])
+        request["taskDefinition"] = self._resolve_task_definition(request["taskDefinition"], revisions)
+        desired_form = scheduled_rules.normalize(request)
+        if obs is not None:
+            self.reader.rule_tags(obs)
+            observed_form = scheduled_rules.normalize(spec_from_aws(obs.body["rule"], obs.body.get("target")))
+        else:
+            observed_form = {}
+        action = self._decide(item, obs, desired_form, observed_form, request)
+        action.depends_on = _depends(item, desired)
+        return action
+
+    @staticmethod
+    def _resolve_task_definition(ref: str, revisions: dict[str, str]) -> str:
+        if is_external_task_definition(ref):
+            return family_revision(ref) or ref
+        return revisions.get(ref, ref)
+
+
+def _managed_revision(action: Action) -> str:
+    """The revision services will run: the latest one when its content matches, else the one apply registers."""
+    obs = action.observed
+    if obs is not None and action.action in ("none", "update", "conflict") and all(
+            c.path.startswith("spec.tags") for c in action.changes):
+        return f"{action.name}:{obs.body['revision']}"
+    return f"{action.name}:{NEW_REVISION}"
+
+
+def _tag_changes(item: Located, obs: Observed) -> list[Change]:
+    if obs.tags is None:
+        return []
+    desired = item.manifest.spec.tags or {}
+    observed = user_tags(obs.tags)
+    return [Change(f"spec.tags.{k}", desired.get(k), observed.get(k))
+            for k in sorted(set(desired) | set(observed)) if desired.get(k) != observed.get(k)]
+
+
+def _depends(item: Located, desired: DesiredState) -> list[str]:
+    spec = item.manifest.spec
+    deps = []
+    cluster = cluster_name(spec.cluster)
+    if desired.get("Cluster", cluster):
+        deps.append(f"Cluster/{cluster}")
+    if spec.taskDefinition and desired.get("TaskDefinition", spec.taskDefinition):
+        deps.append(f"TaskDefinition/{spec.taskDefinition}")
+    return deps

@@ -1,0 +1,93 @@
+"""Manifests from a local directory, with a content hash standing in for a commit.
+
+A directory has no commits, so the revision is a hash over every manifest's relative path and
+bytes: saving a file without changing it, or touching an unrelated file, yields the same revision
+and so no re-plan. ``watch`` uses watchfiles (debounced) so an editor's burst of writes becomes one
+change: watchfiles yields once nothing has changed for ``quiet_ms`` (its ``step``), or after
+``max_delay_ms`` of continuous churn (its ``debounce``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import watchfiles
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class DirectorySnapshot:
+    revision: str
+    path: Path
+    files: tuple[Path, ...]
+
+
+def _is_manifest(path: Path) -> bool:
+    return path.suffix.lower() in MANIFEST_SUFFIXES and not any(p.startswith(".") for p in path.parts)
+
+
+class DirectorySource:
+    """A directory (or single manifest file) watched for content changes."""
+
+    def __init__(
+        self, path: str | Path, *, quiet_ms: int = 300, max_delay_ms: int = 3000, force_polling: bool | None = None
+    ) -> None:
+        self.path = Path(path)
+        self.quiet_ms = quiet_ms
+        self.max_delay_ms = max(max_delay_ms, quiet_ms)
+        self.force_polling = force_polling
+
+    def manifest_files(self) -> list[Path]:
+        """Manifests in a stable order; hidden files and directories (.git, editor swaps) skipped."""
+        if self.path.is_file():
+            return [self.path]
+        files = (p for p in self.path.rglob("*") if p.is_file())
+        return sorted(p for p in files if _is_manifest(p.relative_to(self.path)))
+
+    def snapshot(self) -> DirectorySnapshot:
+        if not self.path.exists():
+            raise FileNotFoundError(f"manifest path {self.path} does not exist")
+        digest = hashlib.sha256()
+        files = self.manifest_files()
+        root = self.path.parent if self.path.is_file() else self.path
+        for f in files:
+            digest.update(f.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(f.read_bytes() + b"\0")
+        return DirectorySnapshot(revision=digest.hexdigest(), path=self.path, files=tuple(files))
+
+    def _watch_root(self) -> Path:
+        return (self.path.parent if self.path.is_file() else self.path).resolve()
+
+    def _relevant(self, _change: watchfiles.Change, name: str) -> bool:
+        changed = Path(name)
+        if self.path.is_file():
+            return changed == self.path.resolve()
+        try:
+            return _is_manifest(changed.relative_to(self._watch_root()))
+        except ValueError:
+            return False
+
+    def watch(self, stop_event: threading.Event, on_change: Callable[[DirectorySnapshot], None]) -> None:
+        """Call ``on_change`` with each new snapshot whose revision differs; blocks until stopped."""
+        last = self.snapshot().revision
+        for _changes in watchfiles.watch(
+            self._watch_root(), watch_filter=self._relevant, step=self.quiet_ms, debounce=self.max_delay_ms, stop_event=stop_event,
+            force_polling=self.force_polling, poll_delay_ms=100, raise_interrupt=False,
+        ):
+            try:
+                snap = self.snapshot()
+            except OSError as exc:
+                log.warning("cannot read manifests under %s: %s", self.path, exc)
+                continue
+            if snap.revision != last:
+                last = snap.revision
+                log.info("manifests under %s changed (revision %s)", self.path, snap.revision[:12])
+                on_change(snap)
