@@ -91,9 +91,15 @@ class AwsSettings:
 class Clients:
     """Lazily built, shared boto3 clients (boto3 clients are thread-safe once built)."""
 
-    def __init__(self, settings: AwsSettings | None = None, call_log: CallLog | None = None):
+    def __init__(self, settings: AwsSettings | None = None, call_log: CallLog | None = None,
+                 limiter: Any = None):
         self.settings = settings or AwsSettings()
         self.call_log = call_log if call_log is not None else PROCESS_CALL_LOG
+        # Client-side token buckets (reconciler.ratelimit) for AWS; a local endpoint never throttles.
+        if limiter is None and not self.settings.is_local():
+            from .ratelimit import RateLimiter
+            limiter = RateLimiter.from_env()
+        self.limiter = limiter
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         session_kwargs: dict[str, Any] = {"region_name": self.settings.resolved_region()}
@@ -119,6 +125,8 @@ class Clients:
         parts = event_name.split(".")
         if len(parts) >= 3:
             self.call_log.record_attempt(parts[1], parts[2])
+            if self.limiter is not None:
+                self.limiter.acquire(parts[1], parts[2])  # every attempt waits for a token
 
     def _on_after_call_error(self, exception: Exception | None = None, event_name: str = "", **kwargs: Any) -> None:
         parts = event_name.split(".")

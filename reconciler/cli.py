@@ -201,6 +201,14 @@ def local(host: str, port: int, settle_seconds: float) -> None:
     serve(host, port, settle_seconds=settle_seconds)
 
 
+from .controller.command import run as _run_command  # noqa: E402
+cli.add_command(_run_command)
+
+
+from .operator.command import operator  # noqa: E402
+cli.add_command(operator)
+
+
 def main() -> None:
     cli(prog_name="ecs-reconciler")
 

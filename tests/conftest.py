@@ -32,3 +32,46 @@ def clients(clean_endpoint, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     return Clients(AwsSettings(region="us-east-1", endpoint_url=clean_endpoint), CallLog())
+
+
+# -- the embedded local endpoint (moto + ECS fidelity + scheduler), shared by engine and e2e tests --
+
+@pytest.fixture(scope="session")
+def local_endpoint():
+    from reconciler.local import LocalEndpoint
+
+    endpoint = LocalEndpoint(settle_seconds=0.3).start()
+    yield endpoint
+    endpoint.stop()
+
+
+@pytest.fixture
+def local(local_endpoint, monkeypatch):
+    """A fresh account on the local endpoint (subnet-00000000000000001.. and sg-00000000000000001
+    exist), with the environment pointing AWS SDKs and the CLI at it."""
+    local_endpoint.reset()
+    for name, value in local_endpoint.env().items():
+        monkeypatch.setenv(name, value)
+    return local_endpoint
+
+
+@pytest.fixture
+def local_clients(local):
+    return Clients(AwsSettings(region="us-east-1", endpoint_url=local.url), CallLog())
+
+
+@pytest.fixture
+def run_cli(local):
+    """Run the CLI in-process against the local endpoint: returns (exit_code, stdout, stderr, writes)."""
+    from click.testing import CliRunner
+
+    from reconciler.aws import PROCESS_CALL_LOG
+    from reconciler.cli import cli
+
+    def run(*args: str):
+        PROCESS_CALL_LOG.reset()
+        result = CliRunner().invoke(cli, ["--endpoint-url", local.url, "--region", "us-east-1", *args],
+                                    catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr, PROCESS_CALL_LOG.writes()
+
+    return run

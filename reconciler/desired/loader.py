@@ -98,9 +98,10 @@ def load_manifests(paths: Iterable[str | Path]) -> DesiredState:
     for item in located:
         if item.key in seen:
             first = seen[item.key]
+            name_path = ["metadata", "name"]
             errors.append(
-                ManifestError(item.file, item.line, item.label, "metadata.name",
-                              f"duplicate {item.label}: also defined at {first.file}:{first.line}")
+                ManifestError(item.file, item.line_of(name_path), item.label, "metadata.name",
+                              f"duplicate {item.label}: also defined at {first.file}:{first.line_of(name_path)}")
             )
         else:
             seen[item.key] = item

@@ -29,6 +29,20 @@ SERVER_CHOSEN_WHEN_UNSET = ("desiredCount", "availabilityZoneRebalancing", "laun
                             "healthCheckGracePeriodSeconds", "platformVersion")
 
 
+DEFAULT_CLUSTER = "default"
+
+
+def _service_connect_from_deployment(body: dict[str, Any], svc: dict[str, Any]) -> None:
+    """DescribeServices reports serviceConnectConfiguration on the PRIMARY deployment, not the service."""
+    if "serviceConnectConfiguration" not in svc:
+        for deployment in body.get("deployments") or []:
+            if deployment.get("status") == "PRIMARY" and deployment.get("serviceConnectConfiguration"):
+                svc["serviceConnectConfiguration"] = deployment["serviceConnectConfiguration"]
+    config = svc.get("serviceConnectConfiguration")
+    if isinstance(config, dict) and isinstance(config.get("namespace"), str):
+        config["namespace"] = arn_name(config["namespace"])
+
+
 def _uses_fargate(svc: dict[str, Any]) -> bool:
     if svc.get("launchType") == "FARGATE":
         return True
@@ -40,7 +54,8 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     svc = project(spec, REQUEST_FIELDS)
     if "clusterArn" in spec and "cluster" not in svc:
         svc["cluster"] = spec["clusterArn"]
-    svc["cluster"] = arn_name(svc.get("cluster"))
+    _service_connect_from_deployment(spec, svc)
+    svc["cluster"] = arn_name(svc.get("cluster")) or DEFAULT_CLUSTER
     svc["taskDefinition"] = family_revision(svc.get("taskDefinition"))
     fill(svc, SERVICE_DEFAULTS)
     if _uses_fargate(svc):

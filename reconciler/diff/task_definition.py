@@ -18,6 +18,9 @@ REQUEST_FIELDS = [m for m in service_model("ecs").operation_model("RegisterTaskD
 CONTAINER_DEFAULTS = {"essential": True}
 HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3}
 TASK_DEFAULTS = {"networkMode": "bridge"}
+EFS_DEFAULTS = {"rootDirectory": "/"}
+# Optional task-level strings that AWS drops when sent empty (pairs/03: taskRoleArn "").
+EMPTY_IS_UNSET = ("taskRoleArn", "executionRoleArn", "pidMode", "ipcMode")
 
 _VCPU_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*vcpu\s*$", re.IGNORECASE)
 _GB_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*gb\s*$", re.IGNORECASE)
@@ -94,6 +97,15 @@ def _container(container: dict[str, Any], network_mode: str) -> dict[str, Any]:
     return c
 
 
+def _volume(volume: dict[str, Any]) -> dict[str, Any]:
+    """EFS volumes: AWS returns rootDirectory "/" when the request left it out."""
+    v = copy.deepcopy(volume)
+    efs = v.get("efsVolumeConfiguration")
+    if isinstance(efs, dict):
+        fill(efs, EFS_DEFAULTS)
+    return v
+
+
 def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     """Canonical form of a RegisterTaskDefinition request or a DescribeTaskDefinition response."""
     td = project(spec, REQUEST_FIELDS)
@@ -102,7 +114,10 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     td["cpu"] = task_cpu(td.get("cpu"))
     td["memory"] = task_memory(td.get("memory"))
     td["containerDefinitions"] = keyed([_container(c, network_mode) for c in td.get("containerDefinitions") or []], "name")
-    td["volumes"] = keyed(td.get("volumes"), "name")
+    for name in EMPTY_IS_UNSET:
+        if td.get(name) == "":
+            td.pop(name)
+    td["volumes"] = keyed([_volume(v) for v in td.get("volumes") or []], "name")
     td["requiresCompatibilities"] = as_set(td.get("requiresCompatibilities"))
     td["placementConstraints"] = as_set(td.get("placementConstraints"))
     td["inferenceAccelerators"] = keyed(td.get("inferenceAccelerators"), "deviceName")

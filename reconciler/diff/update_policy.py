@@ -1,15 +1,29 @@
-"""Which changes ECS applies in place and which need the resource replaced, per kind.
+"""Which changes ECS applies in place and which need the resource replaced, per kind and spec field.
 
-From the ECS API reference: UpdateService accepts every CreateService field except `cluster`,
-`serviceName`, `launchType`, `schedulingStrategy`, `role` and `clientToken`; a task definition
-revision is immutable (any spec change registers a new revision, which is an in-place update of
-the family); UpdateCluster and PutClusterCapacityProviders cover every CreateCluster field but
-the name; PutRule and PutTargets cover every ScheduledTask field.
+Derived from the request shapes in the ECS and EventBridge API references (botocore's models):
+- Service: UpdateService accepts every CreateService field except `serviceName`, `clientToken`,
+  `launchType`, `schedulingStrategy`, `role` (and `tags`, which go through TagResource). `cluster`
+  is in UpdateService only to locate the service: a service cannot move to another cluster.
+- Cluster: UpdateCluster (settings, configuration, serviceConnectDefaults) and
+  PutClusterCapacityProviders (capacityProviders, defaultCapacityProviderStrategy) cover every
+  CreateCluster field but the name.
+- TaskDefinition: revisions are immutable; any change registers a new revision of the family,
+  which is an in-place update of what the manifest names.
+- ScheduledTask: PutRule (schedule, state, description) and PutTargets (everything else) rewrite
+  the rule and its target in place.
 """
 
 from __future__ import annotations
 
+from ..desired.shapes import service_model
 from .compare import Change
+
+_ECS = service_model("ecs")
+
+
+def _members(operation: str) -> set[str]:
+    return set(_ECS.operation_model(operation).input_shape.members)
+
 
 REPLACE_FIELDS: dict[str, dict[str, str]] = {
     "Service": {
@@ -18,7 +32,35 @@ REPLACE_FIELDS: dict[str, dict[str, str]] = {
         "schedulingStrategy": "UpdateService cannot change schedulingStrategy",
         "role": "UpdateService cannot change the service role",
     },
+    "Cluster": {},
+    "TaskDefinition": {},
+    "ScheduledTask": {},
 }
+
+# How each updatable field is written, per kind.
+_RULE_FIELDS = {"schedule", "state", "description", "roleArn"}
+
+
+def _scheduled_task_fields() -> set[str]:
+    from ..desired.scheduled_task import ScheduledTaskSpec
+
+    return set(ScheduledTaskSpec.model_fields)
+
+
+UPDATE_FIELDS: dict[str, dict[str, str]] = {
+    "Service": {f: "UpdateService" for f in _members("UpdateService") - {"service", "forceNewDeployment"}},
+    "Cluster": {
+        **{f: "UpdateCluster" for f in _members("UpdateCluster") - {"cluster"}},
+        **{f: "PutClusterCapacityProviders" for f in _members("PutClusterCapacityProviders") - {"cluster"}},
+    },
+    "TaskDefinition": {f: "RegisterTaskDefinition (new revision)"
+                       for f in _members("RegisterTaskDefinition") - {"family", "tags"}},
+    "ScheduledTask": {f: ("PutRule" if f in _RULE_FIELDS else "PutTargets")
+                      for f in _scheduled_task_fields() - {"tags"}},
+}
+UPDATE_FIELDS["Service"].pop("cluster", None)
+for _kind in UPDATE_FIELDS:
+    UPDATE_FIELDS[_kind]["tags"] = "TagResource / UntagResource"
 
 IN_PLACE_HOW = {
     "Cluster": "UpdateCluster / PutClusterCapacityProviders / TagResource",
@@ -33,6 +75,15 @@ def top_field(path: str) -> str:
     for sep in (".", "["):
         bare = bare.split(sep, 1)[0]
     return bare
+
+
+def classify(kind: str, field: str) -> str:
+    """`replace`, `update`, or `unknown` for a spec field that neither list names."""
+    if field in REPLACE_FIELDS.get(kind, {}):
+        return "replace"
+    if field in UPDATE_FIELDS.get(kind, {}):
+        return "update"
+    return "unknown"
 
 
 def replace_reasons(kind: str, changes: list[Change]) -> list[str]:

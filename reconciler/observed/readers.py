@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class StateReader:
-    def __init__(self, clients: Clients, revisions: RevisionCache | None = None, workers: int = 8):
+    def __init__(self, clients: Clients, revisions: RevisionCache | None = None, workers: int = 16):
         self.clients = clients
         self.revisions = revisions or RevisionCache()
         self.workers = workers
@@ -33,24 +33,57 @@ class StateReader:
 
     def read(self, desired: DesiredState, *, prune_instance: str | None = None) -> ObservedState:
         """Observed state of every resource `desired` names; with `prune_instance`, also the
-        resources owned by that instance that no manifest names (candidates for deletion)."""
+        resources owned by that instance that no manifest names (candidates for deletion).
+
+        The four kinds are read at the same time (they draw on different throttling buckets), and
+        within a kind the batches go out in parallel."""
         state = ObservedState()
         clusters = sorted(self.cluster_names(desired))
-        for item in self.read_clusters(clusters):
-            state.put(item)
-        for item in self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")):
-            state.put(item)
         by_cluster: dict[str, list[str]] = {}
         for r in desired.of_kind("Service"):
             by_cluster.setdefault(cluster_name(r.manifest.spec.cluster), []).append(r.manifest.name)
-        for cluster, names in sorted(by_cluster.items()):
-            for item in self.read_services(cluster, names):
+        phases = [
+            lambda: self.read_clusters(clusters),
+            lambda: self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")),
+            lambda: self.read_services_in(by_cluster),
+            lambda: self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]),
+        ]
+        for items in parallel_map(lambda phase: phase(), phases, len(phases)):
+            for item in items:
                 state.put(item)
-        for item in self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]):
-            state.put(item)
         if prune_instance:
             self._read_prune_candidates(desired, state, prune_instance, clusters)
         return state
+
+    def refresh(self, state: ObservedState, desired: DesiredState, keys: Iterable[tuple]) -> int:
+        """Re-read only `keys` (event-cache keys: ("Cluster", name), ("TaskDefinition", family),
+        ("Service", cluster, name), ("ScheduledTask", name)) that `desired` names, in place;
+        returns how many were re-read. What the event stream left alone is not read at all."""
+        clusters, families, rules = set(), set(), set()
+        services: dict[str, list[str]] = {}
+        for key in keys:
+            kind, name = key[0], key[-1]
+            if desired.get(kind, name) is None:
+                continue
+            if kind == "Cluster":
+                clusters.add(name)
+            elif kind == "TaskDefinition":
+                families.add(name)
+            elif kind == "Service":
+                cluster = cluster_name(desired.get(kind, name).manifest.spec.cluster)
+                services.setdefault(cluster, []).append(name)
+            elif kind == "ScheduledTask":
+                rules.add(name)
+        wanted = ({("Cluster", n) for n in clusters} | {("TaskDefinition", n) for n in families}
+                  | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules})
+        found = self.read_clusters(sorted(clusters)) + self.read_task_definitions(families)
+        found += self.read_services_in(services)
+        found += [item for item in parallel_map(self._describe_scheduled_task, sorted(rules), self.workers) if item]
+        for key in wanted:
+            state.resources.pop(key, None)
+        for item in found:
+            state.put(item)
+        return len(wanted)
 
     @staticmethod
     def cluster_names(desired: DesiredState) -> set[str]:
@@ -127,20 +160,25 @@ class StateReader:
     # -- services ------------------------------------------------------------------------------------
 
     def read_services(self, cluster: str, names: list[str]) -> list[Observed]:
-        found: list[Observed] = []
-        for batch in chunks(sorted(names), DESCRIBE_SERVICES_MAX):
-            try:
-                response = self.clients.ecs.describe_services(cluster=cluster, services=list(batch), include=["TAGS"])
-            except ClientError as exc:
-                if _error_code(exc) == "ClusterNotFoundException":
-                    return []
-                raise
-            for service in response.get("services", []):
-                if service.get("status") == "INACTIVE":
-                    continue
-                found.append(Observed("Service", service["serviceName"], service["serviceArn"], service,
-                                      tag_list_to_dict(service.get("tags")), cluster=cluster))
-        return found
+        return self.read_services_in({cluster: names})
+
+    def read_services_in(self, by_cluster: dict[str, list[str]]) -> list[Observed]:
+        """DescribeServices in batches of 10, every batch of every cluster in parallel."""
+        batches = [(cluster, list(batch)) for cluster, names in sorted(by_cluster.items())
+                   for batch in chunks(sorted(names), DESCRIBE_SERVICES_MAX)]
+        return [item for found in parallel_map(self._describe_services, batches, self.workers) for item in found]
+
+    def _describe_services(self, batch: tuple[str, list[str]]) -> list[Observed]:
+        cluster, names = batch
+        try:
+            response = self.clients.ecs.describe_services(cluster=cluster, services=names, include=["TAGS"])
+        except ClientError as exc:
+            if _error_code(exc) == "ClusterNotFoundException":
+                return []
+            raise
+        return [Observed("Service", service["serviceName"], service["serviceArn"], service,
+                         tag_list_to_dict(service.get("tags")), cluster=cluster)
+                for service in response.get("services", []) if service.get("status") != "INACTIVE"]
 
     # -- scheduled tasks ------------------------------------------------------------------------------------
 
@@ -149,9 +187,24 @@ class StateReader:
             return []
         wanted = set(names)
         rules = [r for r in self._list_rules() if r["Name"] in wanted]
-        targets = parallel_map(self._ecs_target, [r["Name"] for r in rules], self.workers)
-        return [Observed("ScheduledTask", rule["Name"], rule["Arn"], {"rule": rule, "target": target})
-                for rule, target in zip(rules, targets)]
+        # Targets and tags (drift-checked by the planner) for every rule, in parallel.
+        return parallel_map(self._complete_rule, rules, self.workers)
+
+    def _complete_rule(self, rule: dict[str, Any]) -> Observed:
+        item = Observed("ScheduledTask", rule["Name"], rule["Arn"], {"rule": rule, "target": self._ecs_target(rule["Name"])})
+        self.rule_tags(item)
+        return item
+
+    def _describe_scheduled_task(self, name: str) -> Observed | None:
+        """One rule by name (DescribeRule), for refreshing a few rules without listing them all."""
+        try:
+            rule = self.clients.events.describe_rule(Name=name)
+        except ClientError as exc:
+            if _error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        rule = {k: v for k, v in rule.items() if k != "ResponseMetadata"}
+        return self._complete_rule(rule)
 
     def _list_rules(self) -> list[dict[str, Any]]:
         paginator = self.clients.events.get_paginator("list_rules")
@@ -166,7 +219,7 @@ class StateReader:
         return ecs_targets[0] if ecs_targets else (targets[0] if targets else None)
 
     def rule_tags(self, item: Observed) -> dict[str, str]:
-        """Rules' tags are read only when a write is about to happen (ListRules does not carry them)."""
+        """A rule's tags (ListRules does not carry them); read once, then kept on the item."""
         if item.tags is None and item.arn:
             response = self.clients.events.list_tags_for_resource(ResourceARN=item.arn)
             item.tags = tag_list_to_dict(response.get("Tags"))

@@ -17,6 +17,7 @@ from ..diff import task_definition as td_rules
 from ..diff.compare import Change, compare, is_ignored
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
+from ..observed.autoscaling import scaled_services
 from ..observed.readers import StateReader
 from ..observed.state import Observed, ObservedState
 from ..ownership import is_owned, user_tags
@@ -31,10 +32,13 @@ class Planner:
     def __init__(self, reader: StateReader, instance: str):
         self.reader = reader
         self.instance = instance
+        self.autoscaled: set[tuple[str, str]] = set()  # (cluster, service) with a DesiredCount scalable target
 
     def plan(self, desired: DesiredState, observed: ObservedState) -> Plan:
         actions: list[Action] = []
         revisions: dict[str, str] = {}  # family -> "family:N" or "family:(new revision)"
+        services = [(cluster_name(r.manifest.spec.cluster), r.manifest.name) for r in desired.of_kind("Service")]
+        self.autoscaled = scaled_services(self.reader.clients, services) if services else set()
         for item in desired.resources:
             kind = item.manifest.KIND
             obs = observed.get(kind, item.manifest.name)
@@ -110,6 +114,10 @@ class Planner:
         desired_form = service_rules.normalize(request)
         observed_form = service_rules.normalize(obs.body) if obs else {}
         service_rules.drop_server_chosen(desired_form, observed_form)
+        if (request["cluster"], item.manifest.name) in self.autoscaled:
+            # Application Auto Scaling owns desiredCount: neither report nor write it.
+            desired_form.pop("desiredCount", None)
+            observed_form.pop("desiredCount", None)
         action = self._decide(item, obs, desired_form, observed_form, request)
         action.depends_on = _depends(item, desired)
         return action

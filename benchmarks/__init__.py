@@ -1,0 +1,1 @@
+"""Fleet-scale benchmarks: `python -m benchmarks.run` (or `make bench`)."""

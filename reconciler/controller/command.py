@@ -1,0 +1,97 @@
+"""`ecs-reconciler run`: the controller as a long-running process.
+
+SIGTERM/SIGINT only set a flag: the main thread then stops the workers, which finish the
+reconcile (and apply) in flight, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+
+from .loop import Controller, ControllerConfig
+
+log = logging.getLogger("reconciler.controller")
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter("expected HOST:PORT, e.g. 127.0.0.1:8080")
+    return host or "127.0.0.1", int(port)
+
+
+def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0, webhook_secret: str | None = None,
+                 admin_token: str | None = None):
+    """The controller's HTTP surface (not started): probes, /metrics, /status, webhook, suspend."""
+    from .http import controller_server
+
+    return controller_server(
+        host=host, port=port, registry=controller.metrics.registry, status=controller.status.document,
+        ready=lambda: controller.ready, webhook_secret=webhook_secret.encode() if webhook_secret else None,
+        on_push=controller.on_push if webhook_secret else None, on_suspend=controller.suspend,
+        on_resume=controller.resume, admin_token=admin_token)
+
+
+@click.command("run")
+@click.option("--source", required=True, help="A manifests directory, or a git URL[#branch][:path].")
+@click.option("--poll-interval", default=30.0, show_default=True, help="Seconds between git fetches.")
+@click.option("--resync-period", default=300.0, show_default=True, help="Seconds between full re-reads and plans.")
+@click.option("--events-queue", help="SQS queue URL of the ECS event stream; events trigger reconciles.")
+@click.option("--self-heal/--no-self-heal", default=True, show_default=True, help="Revert out-of-band drift.")
+@click.option("--prune/--no-prune", default=False, show_default=True, help="Delete owned resources removed from the source.")
+@click.option("--dry-run", is_flag=True, help="Plan and report only; never write.")
+@click.option("--concurrency", default=1, show_default=True, help="Worker threads taking reconciles off the queue.")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT for probes, metrics, status, webhook.")
+@click.option("--webhook-secret", envvar="ECS_RECONCILER_WEBHOOK_SECRET",
+              help="HMAC secret of the git push webhook (POST /hooks/git); without it the route is off.")
+@click.option("--admin-token", envvar="ECS_RECONCILER_ADMIN_TOKEN", help="Bearer token required by /suspend and /resume.")
+@click.option("--once", is_flag=True, help="Run one pass (fetch, plan, apply) and exit: 0 if it succeeded, else 1.")
+@click.option("--state-file", type=click.Path(), help="Remember applied specs across restarts (sync vs drift).")
+@click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
+@click.pass_obj
+def run(state, source: str, poll_interval: float, resync_period: float, events_queue: str | None, self_heal: bool,
+        prune: bool, dry_run: bool, concurrency: int, listen: str, webhook_secret: str | None,
+        admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None) -> None:
+    """Run the GitOps controller: keep ECS converged to a directory or a git branch."""
+    from . import logging_json
+
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    chosen = root.params.get("log_level", "WARNING")
+    default = root.get_parameter_source("log_level") == click.core.ParameterSource.DEFAULT
+    logging_json.configure(logging.INFO if default else getattr(logging, chosen.upper()))
+
+    config = ControllerConfig(source=source, poll_interval=poll_interval, resync_period=resync_period,
+                              events_queue=events_queue, self_heal=self_heal, prune=prune, dry_run=dry_run,
+                              concurrency=concurrency, instance=state.instance, state_file=state_file,
+                              cache_dir=cache_dir)
+    controller = Controller(state.clients(), config)
+    if once:
+        try:
+            ok = controller.sync_once()
+        finally:
+            controller.stop()
+        raise SystemExit(0 if ok else 1)
+
+    host, port = _listen(listen)
+    server = build_server(controller, host, port, webhook_secret, admin_token)
+    stop = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        log.info("signal received; finishing in-flight work", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server.start()
+    log.info("controller started", extra={"source": controller.status.source, "listen": server.url})
+    controller.start()
+    while not stop.wait(0.5):
+        pass
+    controller.stop()
+    server.stop()
+    log.info("controller stopped")

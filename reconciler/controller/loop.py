@@ -1,0 +1,458 @@
+"""The GitOps loop: source revisions and drift signals in, whole-set reconciles out.
+
+Every trigger (new commit, file change, webhook, event-stream dirty key, resync timer) adds the
+same queue key, so a burst of triggers collapses into one reconcile and reconciles never overlap.
+One reconcile plans the whole desired set (dependency order stays the planner's job) and then
+applies only what the policies allow:
+
+- a *sync* is a change whose desired spec differs from the last applied one (or that depends on
+  one, e.g. a service whose task definition gets a new revision): applied unless dry-run/suspended;
+- a *drift* is a difference on a resource whose spec did not change: an out-of-band edit, reverted
+  only with self-heal.
+
+An invalid revision is rejected whole: the last good desired state stays in force.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..aws import Clients
+from ..desired.loader import DesiredState, load_manifests
+from ..engine import Engine, EngineOptions
+from ..errors import InvalidManifests
+from ..observed.revisions import RevisionCache
+from ..ownership import DEFAULT_INSTANCE
+from ..plan.model import Action, Plan
+from ..sources.directory import DirectorySource
+from ..sources.git import GitSource, GitSourceError, redact_url
+from .metrics import ControllerMetrics
+from .status import ResourceStatus, StatusBoard
+from .workqueue import ExponentialBackoff, WorkQueue, run_workers
+
+log = logging.getLogger("reconciler.controller")
+
+SUSPEND_FILE = ".ecs-reconciler-suspend"
+RECONCILE = ("reconcile", "*")  # the one queue key: triggers collapse, reconciles never overlap
+
+
+@dataclass
+class ControllerConfig:
+    source: str
+    poll_interval: float = 30.0
+    resync_period: float = 300.0
+    events_queue: str | None = None
+    self_heal: bool = True
+    prune: bool = False
+    dry_run: bool = False
+    concurrency: int = 1
+    instance: str = DEFAULT_INSTANCE
+    state_file: str | None = None
+    cache_dir: str | None = None
+    workdir: str | None = None
+    rollout_poll: float = 5.0  # re-check services that are rolling out this often
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+
+
+def is_directory_source(spec: str) -> bool:
+    return "://" not in spec and "#" not in spec and "@" not in spec.split("/")[0] and Path(spec).exists()
+
+
+def fingerprint(action: Action) -> str | None:
+    """Hash of what the manifest asks for; equal fingerprints mean 'the source did not change it'."""
+    if action.desired is None:
+        return None
+    body = action.desired.manifest.model_dump(mode="json", exclude_none=True)
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _dep_key(label: str) -> tuple[str, str]:
+    kind, _, name = label.partition("/")
+    return kind, name
+
+
+class Controller:
+    """In-process controller: ``start``/``stop`` for the daemon, ``sync_once`` for one pass."""
+
+    def __init__(self, clients: Clients, config: ControllerConfig) -> None:
+        self.clients = clients
+        self.config = config
+        self._stop = threading.Event()
+        self._reconcile_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._workers: list[threading.Thread] = []
+        self._own_workdir: str | None = None
+        self.revisions = RevisionCache(config.cache_dir)
+        self.queue = WorkQueue(ExponentialBackoff(base=config.backoff_base, cap=config.backoff_cap))
+        self.git: GitSource | None = None
+        self.directory: DirectorySource | None = None
+        if is_directory_source(config.source):
+            self.directory = DirectorySource(config.source, quiet_ms=100, max_delay_ms=1000)
+            display = str(config.source)
+        else:
+            workdir = config.workdir or self._make_workdir()
+            self.git = GitSource.from_spec(config.source, workdir=workdir, poll_interval=config.poll_interval)
+            display = redact_url(config.source)
+        self.consumer = None
+        self.metrics = ControllerMetrics(clients.call_log, self._event_stats)
+        self.status = StatusBoard(display, {"selfHeal": config.self_heal, "prune": config.prune,
+                                            "dryRun": config.dry_run})
+        self.desired: DesiredState | None = None
+        self.revision: str | None = None
+        self._manifest_dir: Path | None = None
+        self._seen_revision: str | None = None
+        self._http_suspended = False
+        self._ready = False
+        self._applied: dict[tuple[str, str], str] = self._load_state()
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> "Controller":
+        """Load once (so /status has something), then start watchers, timer, workers, consumer."""
+        try:
+            self.refresh_source()
+        except GitSourceError as exc:
+            self._source_failed(str(exc))
+        self.queue.add(RECONCILE)
+        self._workers = run_workers(self.queue, max(1, self.config.concurrency), self._handle, self._stop)
+        if self.git is not None:
+            self._spawn("git-source", self.git.watch, self._stop, lambda _snap: self._on_source_change())
+        else:
+            self._spawn("directory-source", self.directory.watch, self._stop, lambda _snap: self._on_source_change())
+        self._spawn("resync", self._resync_loop)
+        if self.config.events_queue:
+            self._start_consumer()
+        return self
+
+    def stop(self, timeout: float = 120.0) -> None:
+        """Stop taking work; an in-flight reconcile (and its apply) finishes first."""
+        self._stop.set()
+        self.queue.shutdown()
+        deadline = time.monotonic() + timeout
+        for thread in self._workers + self._threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+        if self._own_workdir:
+            shutil.rmtree(self._own_workdir, ignore_errors=True)
+
+    def trigger(self) -> None:
+        """Ask for a reconcile soon (collapses with any already queued)."""
+        self.queue.add(RECONCILE)
+
+    def sync_once(self) -> bool:
+        """Fetch/read the source and reconcile now, in this thread; True if nothing failed."""
+        try:
+            self.refresh_source()
+        except GitSourceError as exc:
+            self._source_failed(str(exc))
+            return False
+        try:
+            self.reconcile()
+        except Exception:
+            log.exception("reconcile failed")
+            return False
+        return self.status.last_error is None
+
+    def _spawn(self, name: str, target, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _make_workdir(self) -> str:
+        self._own_workdir = tempfile.mkdtemp(prefix="ecs-reconciler-git-")
+        return self._own_workdir
+
+    # -- readiness, suspend, webhook -------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    def is_suspended(self) -> bool:
+        folder = self._manifest_dir
+        by_file = folder is not None and folder.is_dir() and (folder / SUSPEND_FILE).exists()
+        return self._http_suspended or by_file
+
+    def suspend(self) -> dict:
+        self._http_suspended = True
+        log.info("suspended: no writes until resumed")
+        self._publish_suspended()
+        return {"suspended": True}
+
+    def resume(self) -> dict:
+        self._http_suspended = False
+        log.info("resumed")
+        self._publish_suspended()
+        self.trigger()
+        return {"suspended": self.is_suspended()}
+
+    def _publish_suspended(self) -> None:
+        suspended = self.is_suspended()
+        self.status.update(suspended=suspended)
+        self.metrics.suspended.set(1 if suspended else 0)
+
+    def on_push(self, ref: str, sha: str) -> dict:
+        """A verified webhook: wake the git poller now (the commit is still fetched, not trusted)."""
+        if self.git is None or not self.git.matches_ref(ref):
+            return {"ignored": ref}
+        log.info("webhook push", extra={"ref": ref, "after": sha})
+        self.git.wake()
+        return {"woken": True}
+
+    # -- source ----------------------------------------------------------------------------------------
+
+    def refresh_source(self) -> bool:
+        """Read the source; on a new valid revision swap the desired state. True if it changed."""
+        if self.git is not None:
+            snap = self.git.poll()
+            if snap is None:
+                return False
+            return self._load(snap.commit, snap.path)
+        snap = self.directory.snapshot()
+        if snap.revision == self._seen_revision:
+            return False
+        return self._load(snap.revision, snap.path)
+
+    def _load(self, revision: str, path: Path) -> bool:
+        self._seen_revision = revision
+        self.status.update(fetched_revision=revision)
+        try:
+            desired = load_manifests([str(path)])
+        except InvalidManifests as exc:
+            self._manifest_dir = path if path.is_dir() else path.parent
+            errors = [str(e).replace(str(path) + "/", "") for e in exc.errors]
+            self.metrics.source_errors.inc()
+            self._source_failed(f"revision {revision[:12]} rejected: " + "; ".join(errors))
+            return False
+        with self._state_lock:
+            self.desired, self.revision = desired, revision
+            self._manifest_dir = path if path.is_dir() else path.parent
+        self.status.update(source_error=None)
+        log.info("loaded revision", extra={"revision": revision, "resources": len(desired)})
+        return True
+
+    def _source_failed(self, message: str) -> None:
+        self.status.update(source_error=message)
+        log.error("source error: %s", message, extra={"revision": self._seen_revision})
+
+    def _on_source_change(self) -> None:
+        try:
+            self.refresh_source()
+        except (GitSourceError, OSError) as exc:
+            self._source_failed(str(exc))
+            return
+        self.trigger()
+
+    def _resync_loop(self) -> None:
+        while not self._stop.wait(self.config.resync_period):
+            if self.directory is not None:
+                try:
+                    self.refresh_source()
+                except OSError as exc:
+                    self._source_failed(str(exc))
+            self.trigger()
+
+    # -- event stream ----------------------------------------------------------------------------------
+
+    def _start_consumer(self) -> None:
+        from ..observed.consumer import EventConsumer
+        from ..observed.event_cache import EventCache
+
+        self.consumer = EventConsumer(self.clients, self.config.events_queue, EventCache(), self._on_dirty,
+                                      wait_seconds=5)
+        self._spawn("event-consumer", self.consumer.run, self._stop)
+
+    def _on_dirty(self, keys: set) -> None:
+        log.info("event stream marked resources dirty", extra={"keys": sorted(map(str, keys))})
+        self.trigger()
+
+    def _event_stats(self) -> dict | None:
+        return self.consumer.stats() if self.consumer is not None else None
+
+    # -- reconcile -------------------------------------------------------------------------------------
+
+    def _handle(self, _key: Any) -> None:
+        if not self._stop.is_set():
+            self.reconcile()
+
+    def reconcile(self) -> None:
+        """One whole-set pass: plan, classify sync vs drift, apply what the policies allow."""
+        with self._reconcile_lock:
+            with self._state_lock:
+                desired, revision = self.desired, self.revision
+            self._publish_suspended()
+            if desired is None:
+                return
+            started = time.monotonic()
+            outcome = "error"
+            try:
+                self._reconcile(desired, revision)
+                outcome = "ok"
+            except Exception as exc:
+                self.status.update(reconcile_error=f"{type(exc).__name__}: {exc}")
+                raise
+            finally:
+                self.metrics.reconcile_duration.labels(outcome=outcome).observe(time.monotonic() - started)
+                self.status.update(last_reconcile=time.time())
+
+    def _reconcile(self, desired: DesiredState, revision: str | None) -> None:
+        options = EngineOptions(instance=self.config.instance, prune=self.config.prune, revision=revision)
+        engine = Engine(self.clients, options, self.revisions)
+        plan = engine.plan(desired)
+        self._ready = True
+        syncs = self._sync_keys(plan)
+        writable = not (self.config.dry_run or self.is_suspended())
+        chosen = self._choose(plan, syncs) if writable else []
+        for action in plan.pending:
+            if action.key not in syncs and action.action != "conflict":
+                self.metrics.drift_detected.labels(kind=action.kind).inc()
+        failed: dict[tuple[str, str], str] = {}
+        done: set[tuple[str, str]] = set()
+        if chosen:
+            failed, done = self._apply(engine, plan, chosen, syncs)
+        rows = self._rows(plan, syncs, done, failed)
+        self.status.set_resources(rows)
+        self.metrics.set_resource_states([r.document() for r in rows])
+        self._remember(plan, done, failed)
+        if any(r.state == "rolling-out" for r in rows):
+            self.queue.add_after(RECONCILE, self.config.rollout_poll)
+        if failed:
+            raise RuntimeError("apply failed for " + ", ".join("/".join(k) for k in failed))
+        self.status.update(reconcile_error=None)
+        if writable and not any(r.state in ("pending", "failed") for r in rows):
+            self.status.update(revision=revision)
+            self.metrics.applied_revision.info({"revision": revision or ""})
+        log.info("reconciled", extra={"revision": revision, "summary": plan.summary(), "applied": len(done),
+                                      "dry_run": self.config.dry_run, "suspended": not writable and not self.config.dry_run})
+
+    def _sync_keys(self, plan: Plan) -> set[tuple[str, str]]:
+        """Pending actions the source asked for, plus their dependents (new revision -> service)."""
+        syncs = {a.key for a in plan.pending
+                 if a.action == "delete" or self._applied.get(a.key) != fingerprint(a)}
+        grew = True
+        while grew:
+            grew = False
+            for action in plan.pending:
+                if action.key not in syncs and any(_dep_key(d) in syncs for d in action.depends_on):
+                    syncs.add(action.key)
+                    grew = True
+        return syncs
+
+    def _choose(self, plan: Plan, syncs: set[tuple[str, str]]) -> list[Action]:
+        """Syncs always, drift with self-heal, plus pending dependencies of anything chosen."""
+        pending = {a.key: a for a in plan.pending if a.action != "conflict"}
+        keys = {k for k in pending if k in syncs or self.config.self_heal}
+        grew = True
+        while grew:
+            grew = False
+            for key in list(keys):
+                for dep in map(_dep_key, pending[key].depends_on):
+                    if dep in pending and dep not in keys:
+                        keys.add(dep)
+                        grew = True
+        return [a for a in plan.pending if a.key in keys]
+
+    def _apply(self, engine: Engine, plan: Plan, chosen: list[Action], syncs: set[tuple[str, str]]):
+        """Apply ``chosen`` in plan order; report which keys finished and which one failed."""
+        chosen_ids = {id(a) for a in chosen}
+        subset = Plan([a for a in plan.actions if a.action == "none" or id(a) in chosen_ids])
+        by_label = {a.label: a.key for a in chosen}
+        done: set[tuple[str, str]] = set()
+        started: list[tuple[str, str]] = []
+
+        def progress(message: str) -> None:
+            verb, _, rest = message.partition(" ")
+            label = rest.removesuffix(": done").removesuffix(" ...")
+            if label in by_label:
+                (done.add if rest.endswith(": done") else started.append)(by_label[label])
+            log.info("apply %s %s", verb, rest, extra={"revision": engine.options.revision})
+
+        try:
+            engine.apply(subset, on_progress=progress)
+        except Exception as exc:
+            culprit = next((k for k in reversed(started) if k not in done), None) or chosen[0].key
+            log.error("apply failed", extra={"resource": "/".join(culprit), "error": str(exc)})
+            return {culprit: f"{type(exc).__name__}: {exc}"}, done
+        for action in chosen:
+            if action.key in done and action.key not in syncs:
+                self.metrics.drift_healed.labels(kind=action.kind).inc()
+        return {}, done
+
+    def _rows(self, plan: Plan, syncs, done, failed) -> list[ResourceStatus]:
+        rows = []
+        for action in plan.actions:
+            if action.action == "delete" and action.key in done:
+                continue
+            row = ResourceStatus(action.kind, action.name, "in-sync", action=action.action)
+            if action.key in failed:
+                row.state, row.error = "failed", failed[action.key]
+            elif action.action == "conflict":
+                row.state, row.error = "failed", "; ".join(action.reasons) or "conflict"
+            elif action.action == "none":
+                row.state = "rolling-out" if _rolling_out(action) else "in-sync"
+            elif action.key in done:
+                row.state = "rolling-out" if action.kind == "Service" and action.action != "delete" else "in-sync"
+            elif action.key in syncs:
+                row.state = "pending"
+                row.drift = sorted({c.path for c in action.changes})
+            else:
+                row.state = "drifted"
+                row.drift = sorted({c.path for c in action.changes})
+            rows.append(row)
+        return rows
+
+    def _remember(self, plan: Plan, done, failed) -> None:
+        """Record what is now applied: in-sync and written resources; forget deleted ones."""
+        for action in plan.actions:
+            if action.key in failed:
+                continue
+            if action.action == "delete" and action.key in done:
+                self._applied.pop(action.key, None)
+            elif action.action == "none" or action.key in done:
+                fp = fingerprint(action)
+                if fp:
+                    self._applied[action.key] = fp
+        self._save_state()
+
+    # -- state file ------------------------------------------------------------------------------------
+
+    def _load_state(self) -> dict[tuple[str, str], str]:
+        path = self.config.state_file
+        if not path or not Path(path).exists():
+            return {}
+        try:
+            doc = json.loads(Path(path).read_text())
+            return {tuple(k.split("/", 1)): v for k, v in doc.get("applied", {}).items()}
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring unreadable state file %s: %s", path, exc)
+            return {}
+
+    def _save_state(self) -> None:
+        path = self.config.state_file
+        if not path:
+            return
+        doc = {"revision": self.revision, "applied": {"/".join(k): v for k, v in sorted(self._applied.items())}}
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=2))
+        tmp.replace(path)
+
+
+def _rolling_out(action: Action) -> bool:
+    """A service whose deployment has not finished (per the last describe)."""
+    if action.kind != "Service" or action.observed is None:
+        return False
+    deployments = action.observed.body.get("deployments") or []
+    if len(deployments) > 1:
+        return True
+    return any(d.get("rolloutState") == "IN_PROGRESS" for d in deployments)
+

@@ -1,0 +1,82 @@
+"""Prometheus metrics for the controller, in a registry of its own (one per controller).
+
+AWS call counts and event lag are not pushed by the code that knows them: custom collectors read
+the `CallLog` and the event consumer's stats at scrape time, so nothing can drift out of step.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Callable
+
+from prometheus_client import CollectorRegistry, Counter as PromCounter, Gauge, Histogram, Info
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from ..aws import CallLog
+
+STATES = ("in-sync", "drifted", "failed", "rolling-out", "pending")
+
+
+class AwsCallCollector:
+    """``ecs_reconciler_aws_calls_total{service,operation,outcome}`` from a CallLog."""
+
+    def __init__(self, call_log: CallLog) -> None:
+        self.call_log = call_log
+
+    def collect(self):
+        family = CounterMetricFamily("ecs_reconciler_aws_calls", "AWS API calls by operation and outcome",
+                                     labels=["service", "operation", "outcome"])
+        with self.call_log._lock:
+            calls = Counter(self.call_log.calls)
+            errors = Counter()
+            for (_svc, op, _code), n in self.call_log.errors.items():
+                errors[op] += n
+        for (service, operation), n in sorted(calls.items()):
+            failed = min(errors.get(operation, 0), n)
+            family.add_metric([service, operation, "success"], n - failed)
+            family.add_metric([service, operation, "error"], failed)
+        yield family
+
+
+class EventLagCollector:
+    """``ecs_reconciler_event_lag_seconds``: age of the newest event the consumer handled."""
+
+    def __init__(self, stats: Callable[[], dict | None]) -> None:
+        self.stats = stats
+
+    def collect(self):
+        gauge = GaugeMetricFamily("ecs_reconciler_event_lag_seconds",
+                                  "Seconds between an ECS event and the controller reading it (last event)")
+        stats = self.stats() or {}
+        lag = stats.get("last_event_lag_seconds")
+        gauge.add_metric([], float(lag) if lag is not None else 0.0)
+        yield gauge
+
+
+class ControllerMetrics:
+    def __init__(self, call_log: CallLog, event_stats: Callable[[], dict | None] = lambda: None) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.reconcile_duration = Histogram("ecs_reconciler_reconcile_duration_seconds",
+                                            "Duration of one reconcile pass (plan and apply)", ["outcome"], registry=r,
+                                            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300))
+        self.resources = Gauge("ecs_reconciler_resources", "Managed resources by state and kind",
+                               ["kind", "state"], registry=r)
+        self.drift_detected = PromCounter("ecs_reconciler_drift_detected", "Out-of-band drift found, per resource and pass",
+                                          ["kind"], registry=r)
+        self.drift_healed = PromCounter("ecs_reconciler_drift_healed", "Out-of-band drift reverted", ["kind"], registry=r)
+        self.source_errors = PromCounter("ecs_reconciler_source_errors", "Source revisions rejected or not readable",
+                                         registry=r)
+        self.applied_revision = Info("ecs_reconciler_applied_revision", "The source revision last applied", registry=r)
+        self.suspended = Gauge("ecs_reconciler_suspended", "1 while writes are suspended", registry=r)
+        r.register(AwsCallCollector(call_log))
+        r.register(EventLagCollector(event_stats))
+        self._known: set = set()
+
+    def set_resource_states(self, rows: list[dict]) -> None:
+        counts = Counter((row["kind"], row["state"]) for row in rows)
+        kinds = {row["kind"] for row in rows} | {k for k, _ in self._known}
+        for kind in kinds:
+            for state in STATES:
+                self.resources.labels(kind=kind, state=state).set(counts.get((kind, state), 0))
+        self._known = {(k, s) for k in kinds for s in STATES}

@@ -1,0 +1,75 @@
+"""The /status document: what the controller believes, per resource, right now.
+
+States: ``in-sync`` (matches the manifests), ``drifted`` (out-of-band change not reverted: self-heal
+off, dry-run or suspended), ``pending`` (a change from the source not yet applied), ``rolling-out``
+(written, deployment not finished), ``failed`` (the last attempt raised, or a conflict). Values
+shown are paths only, never field values, so secrets cannot leak here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ResourceStatus:
+    kind: str
+    name: str
+    state: str
+    drift: list[str] = field(default_factory=list)
+    error: str | None = None
+    action: str = "none"
+
+    def document(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "state": self.state, "action": self.action,
+                "drift": list(self.drift), "error": self.error}
+
+
+class StatusBoard:
+    """Thread-safe holder of the latest status; workers write, the HTTP thread reads."""
+
+    def __init__(self, source: str, policies: dict[str, Any]) -> None:
+        self._lock = threading.Lock()
+        self.source = source
+        self.policies = policies
+        self.revision: str | None = None        # applied (last reconciled) source revision
+        self.fetched_revision: str | None = None  # newest revision seen, valid or not
+        self.source_error: str | None = None
+        self.reconcile_error: str | None = None
+        self.suspended = False
+        self.last_reconcile: float | None = None
+        self.resources: dict[tuple[str, str], ResourceStatus] = {}
+
+    def update(self, **fields: Any) -> None:
+        with self._lock:
+            for name, value in fields.items():
+                setattr(self, name, value)
+
+    def set_resources(self, rows: list[ResourceStatus]) -> None:
+        with self._lock:
+            self.resources = {(r.kind, r.name): r for r in rows}
+
+    def rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.document() for r in self.resources.values()]
+
+    @property
+    def last_error(self) -> str | None:
+        return self.source_error or self.reconcile_error
+
+    def document(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "revision": self.revision,
+                "fetchedRevision": self.fetched_revision,
+                "source": self.source,
+                "suspended": self.suspended,
+                "lastError": self.source_error or self.reconcile_error,
+                "lastReconcile": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_reconcile))
+                if self.last_reconcile else None,
+                "policies": dict(self.policies),
+                "resources": [r.document() for r in self.resources.values()],
+            }

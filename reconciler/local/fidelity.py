@@ -1,0 +1,189 @@
+"""Patches that make moto's ECS and EventBridge answer like the real services.
+
+moto runs in this process, so its classes can be patched. Every patch is gated on `bound()`: it
+only changes behaviour for requests that arrive through a `LocalEndpoint` (whose WSGI wrapper binds
+the endpoint to the request thread). A plain moto server in the same process keeps plain moto
+behaviour, so tests elsewhere do not depend on whether this module was imported first.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from moto.ecs import models as ecs_models
+from moto.ecs.responses import EC2ContainerServiceResponse
+from moto.events import models as events_models
+
+from reconciler.local import services
+
+# One lock for ECS request handling and scheduler ticks: moto's models are not thread-safe and the
+# response serializer keeps per-class state.
+LOCK = threading.RLock()
+
+_bound = threading.local()
+_installed = False
+_install_lock = threading.Lock()
+
+# ECS write calls, reported as CloudTrail "AWS API Call" events.
+READ_PREFIXES = ("Describe", "List", "Get", "Discover")
+CLUSTER_PATH = "DescribeClustersResponse.clusters.Cluster."
+
+
+def bound() -> Any:
+    """The endpoint serving the current request thread, or None for plain moto requests."""
+    return getattr(_bound, "endpoint", None)
+
+
+@contextmanager
+def bind(endpoint: Any) -> Iterator[None]:
+    """Mark the current thread as serving a request for `endpoint`."""
+    previous = bound()
+    _bound.endpoint = endpoint
+    try:
+        yield
+    finally:
+        _bound.endpoint = previous
+
+
+def install() -> None:
+    """Install the patches once per process; later calls do nothing."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        _patch_response(EC2ContainerServiceResponse)
+        _patch_task_definition_lookup(ecs_models.EC2ContainerServiceBackend)
+        _patch_rule_delivery(events_models.Rule)
+        _installed = True
+
+
+def _patch_response(cls: type) -> None:
+    original_call_action = cls.call_action
+    overrides = {
+        "create_service": lambda self: services.create_service(self, owner=bound()),
+        "update_service": services.update_service,
+        "describe_services": services.describe_services,
+        "list_services": services.list_services,
+        "describe_clusters": _describe_clusters,
+    }
+    for name, replacement in overrides.items():
+        setattr(cls, name, _gated(getattr(cls, name), replacement))
+
+    def call_action(self: Any) -> Any:
+        endpoint = bound()
+        if endpoint is None:
+            return original_call_action(self)
+        transformers = dict(cls.RESPONSE_KEY_PATH_TO_TRANSFORMER)
+        with LOCK:
+            try:
+                status, headers, body = original_call_action(self)
+            finally:
+                # moto keeps include/exclude switches on the class; do not leak ours to others.
+                cls.RESPONSE_KEY_PATH_TO_TRANSFORMER.clear()
+                cls.RESPONSE_KEY_PATH_TO_TRANSFORMER.update(transformers)
+        action = self._get_action()
+        if int(status) < 300 and not action.startswith(READ_PREFIXES):
+            endpoint.on_api_call(
+                action=action,
+                params=copy.deepcopy(dict(getattr(self, "params", {}) or {})),
+                response=_json_or_none(body),
+                region=self.region,
+                account=self.current_account,
+            )
+        return status, headers, body
+
+    cls.call_action = call_action
+
+
+def _gated(original: Any, replacement: Any) -> Any:
+    def method(self: Any) -> Any:
+        if bound() is None:
+            return original(self)
+        return replacement(self)
+
+    method.__name__ = original.__name__
+    return method
+
+
+def _json_or_none(body: Any) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe_clusters(self: Any) -> Any:
+    """Real ECS returns settings/configuration only when asked, and counts what is there."""
+    from moto.core.responses import ActionResult
+
+    backend = self.ecs_backend
+    clusters, failures = backend.describe_clusters(self._get_param("clusters", []))
+    include = self._get_param("include", []) or []
+    for key, word in (("tags", "TAGS"), ("settings", "SETTINGS"), ("configuration", "CONFIGURATIONS")):
+        if word in include:
+            self._include_in_response(CLUSTER_PATH + key)
+        else:
+            self._exclude_from_response(CLUSTER_PATH + key)
+    for cluster in clusters:
+        live = [s for s in backend.services.values() if s.cluster_name == cluster.name and s.status == "ACTIVE"]
+        cluster.active_services_count = len(live)
+        cluster.running_tasks_count = sum(s.running_count for s in live)
+        cluster.pending_tasks_count = sum(s.pending_count for s in live)
+        if cluster.capacity_providers is None:
+            cluster.capacity_providers = []
+        if cluster.default_capacity_provider_strategy is None:
+            cluster.default_capacity_provider_strategy = []
+    return ActionResult({"clusters": clusters, "failures": failures})
+
+
+def _patch_task_definition_lookup(cls: type) -> None:
+    original = cls.describe_task_definition
+
+    def describe_task_definition(self: Any, task_definition_str: str) -> Any:
+        """A bare family means its latest ACTIVE revision (moto takes the latest of any status)."""
+        name = task_definition_str.split("/")[-1]
+        if bound() is None or ":" in name:
+            return original(self, task_definition_str)
+        revisions = self.task_definitions.get(name, {})
+        active = [rev for rev, td in revisions.items() if td.status == "ACTIVE"]
+        if not active:
+            raise ecs_models.TaskDefinitionNotFoundException()
+        return revisions[max(active)]
+
+    cls.describe_task_definition = describe_task_definition
+
+
+# Target services moto can deliver to; others (ECS, Lambda, ...) are skipped, not a 500.
+DELIVERABLE = ("sqs", "logs", "events")
+
+
+def _patch_rule_delivery(cls: type) -> None:
+    original = cls.send_to_targets
+
+    def send_to_targets(self: Any, event: Any, transform_input: bool = True) -> None:
+        if bound() is None:
+            return original(self, event, transform_input)
+        if not self.event_pattern.get_pattern():
+            return  # schedule-only rules never match events in EventBridge
+        targets = [t for t in self.targets if t["Arn"].split(":")[2] in DELIVERABLE]
+        if not targets:
+            return
+        plain = [t for t in targets if "InputTransformer" not in t]
+        shaped = [t for t in targets if "InputTransformer" in t]
+        if plain:
+            view = copy.copy(self)
+            view.targets = plain
+            # moto's default template drops "account"; send the envelope as EventBridge does.
+            envelope = {k: v for k, v in event.items() if k != "ingestion-time"}
+            original(view, envelope, False)
+        if shaped:
+            view = copy.copy(self)
+            view.targets = shaped
+            original(view, event, True)
+
+    cls.send_to_targets = send_to_targets

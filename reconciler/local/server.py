@@ -1,0 +1,202 @@
+"""An embedded local AWS endpoint for ECS work: moto's server plus fidelity patches and a scheduler.
+
+moto serves ECS, EC2, EventBridge, SQS, Application Auto Scaling, IAM and CloudWatch Logs on one
+port. `LocalEndpoint` runs it in this process on 127.0.0.1, binds each request to itself so the
+fidelity patches apply only here, seeds what a fresh account has (default VPC, the usual ECS roles)
+and runs the scheduler that moves service tasks. `serve()` backs `ecs-reconciler local`.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import urllib.request
+from typing import Any
+
+import boto3
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from reconciler.local import fidelity, stable_ids
+from reconciler.local.events import EventEmitter, api_call_event
+from reconciler.local.scheduler import Scheduler
+
+ACCOUNT_ID = "123456789012"
+# Role name -> service that assumes it. moto does not load AWS managed policies unless asked
+# (MOTO_IAM_LOAD_MANAGED_POLICIES), so no policy is attached.
+ROLES = {"ecsTaskExecutionRole": "ecs-tasks.amazonaws.com", "ecsEventsRole": "events.amazonaws.com"}
+
+
+class _Server(ThreadedMotoServer):
+    """moto's threaded server with the WSGI app wrapped to bind requests to the endpoint."""
+
+    def __init__(self, endpoint: LocalEndpoint, host: str, port: int):
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._endpoint = endpoint
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        endpoint = self._endpoint
+
+        def bound_app(environ: dict, start_response: Any) -> Any:
+            with fidelity.bind(endpoint):
+                return list(app(environ, start_response))
+
+        self._server = make_server(self._ip_address, self._port, bound_app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+class LocalEndpoint:
+    """Start, use and stop a local ECS endpoint; `reset()` between tests gives a fresh account."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        settle_seconds: float = 1.0,
+        emit_events: bool = False,
+        duplicate_rate: float = 0.0,
+        reorder_seconds: float = 0.0,
+    ):
+        self.host, self.port, self.region = host, port, region
+        self.scheduler = Scheduler(owner=self, settle_seconds=settle_seconds)
+        self.emit_events = emit_events
+        self.duplicate_rate, self.reorder_seconds = duplicate_rate, reorder_seconds
+        self.emitter: EventEmitter | None = None
+        self._server: _Server | None = None
+        self._network: dict[str, Any] = {}
+        self._roles: dict[str, str] = {}
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("LocalEndpoint is not started")
+        host, port = self._server.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalEndpoint:
+        fidelity.install()
+        stable_ids.install()
+        self._server = _Server(self, self.host, self.port)
+        self._server.start()
+        if self.emit_events:
+            self.emitter = EventEmitter(self.url, self.duplicate_rate, self.reorder_seconds)
+            self.emitter.start()
+            self.scheduler.add_listener(self.emitter)
+        stable_ids.reset()
+        self.seed()
+        self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        self.scheduler.stop()
+        if self.emitter:
+            self.emitter.stop()
+            self.scheduler.remove_listener(self.emitter)
+            self.emitter = None
+        if self._server:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> LocalEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Wipe all state (every service moto serves in this process) and seed again."""
+        with fidelity.LOCK:
+            if self.emitter:
+                self.emitter.flush(timeout=2)
+                self.emitter.clear()
+            request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+            urllib.request.urlopen(request, timeout=30).read()
+            stable_ids.reset()  # after moto's reset, which itself may create a default VPC elsewhere
+            self.scheduler.clear()
+        self.seed()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=self.region,
+            endpoint_url=self.url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def seed(self) -> None:
+        """Make sure the account has a default VPC with subnets and security group, and the ECS roles."""
+        ec2 = self.client("ec2")
+        vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+        vpc_id = vpcs[0]["VpcId"] if vpcs else ec2.create_default_vpc()["Vpc"]["VpcId"]
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+        groups = ec2.describe_security_groups(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["default"]}]
+        )["SecurityGroups"]
+        self._network = {
+            "vpcId": vpc_id,
+            "subnets": sorted(s["SubnetId"] for s in subnets),
+            "securityGroups": [g["GroupId"] for g in groups],
+        }
+        iam = self.client("iam")
+        for name, principal in ROLES.items():
+            try:
+                role = iam.get_role(RoleName=name)["Role"]
+            except iam.exceptions.NoSuchEntityException:
+                trust = {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}],
+                }
+                role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+            self._roles[name] = role["Arn"]
+
+    def network(self) -> dict[str, Any]:
+        """{"vpcId", "subnets": [...], "securityGroups": [...]} of the seeded default VPC."""
+        return {k: list(v) if isinstance(v, list) else v for k, v in self._network.items()}
+
+    def roles(self) -> dict[str, str]:
+        """Role name -> ARN for the seeded ecsTaskExecutionRole and ecsEventsRole."""
+        return dict(self._roles)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point AWS SDKs and the CLI at this endpoint."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+        }
+
+    def add_listener(self, listener: Any) -> None:
+        self.scheduler.add_listener(listener)
+
+    def on_api_call(self, action: str, params: dict, response: Any, region: str, account: str) -> None:
+        """Called by the fidelity layer after each successful ECS write call."""
+        if self.scheduler.has_listeners():
+            self.scheduler.publish(api_call_event(action, params, response, account, region))
+
+
+def serve(host: str = "127.0.0.1", port: int = 4566, settle_seconds: float = 1.0, emit_events: bool = True) -> None:
+    """Run a local endpoint until SIGINT or SIGTERM, printing how to point tools at it."""
+    done = threading.Event()
+    with LocalEndpoint(host, port, settle_seconds=settle_seconds, emit_events=emit_events) as endpoint:
+        print(f"Local ECS endpoint listening on {endpoint.url} (account {ACCOUNT_ID}, region {endpoint.region})")
+        print("Point tools at it with:")
+        for name, value in endpoint.env().items():
+            print(f"  export {name}={value}")
+        net = endpoint.network()
+        print(f"Default VPC {net['vpcId']}: subnets {', '.join(net['subnets'])}; security group {', '.join(net['securityGroups'])}")
+        print("Press Ctrl-C to stop.", flush=True)
+        previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            while not done.wait(0.5):
+                pass
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

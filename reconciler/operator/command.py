@@ -1,0 +1,44 @@
+"""`ecs-reconciler operator`: run the kopf operator for the ecs-reconciler.io CRDs."""
+
+from __future__ import annotations
+
+import click
+import kopf
+
+from ..aws import AwsSettings
+from .handlers import OperatorConfig, build_registry
+
+
+def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
+    settings = kopf.OperatorSettings()
+    settings.persistence.finalizer = "ecs-reconciler.io/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="ecs-reconciler.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="ecs-reconciler.io", key="last-handled-configuration")
+    settings.posting.level = 20  # INFO and up become Kubernetes Events
+    settings.watching.server_timeout = 300
+    return settings
+
+
+@click.command()
+@click.option("--namespace", "-n", "namespaces", multiple=True, help="Watch this namespace (repeatable).")
+@click.option("--all-namespaces", "-A", is_flag=True, help="Watch every namespace (needs namespaces list).")
+@click.option("--resync-seconds", default=300.0, show_default=True, help="How often each object re-checks drift.")
+@click.option("--self-heal/--no-self-heal", default=True, show_default=True, help="Apply when drift is found.")
+@click.option("--events-queue", help="SQS queue URL with ECS events (accepted for parity with `run`; see docs).")
+@click.option("--peering", default=None, help="kopf peering name for several replicas (default: standalone).")
+@click.option("--liveness", default="http://0.0.0.0:8080/healthz", show_default=True,
+              help="kopf's liveness endpoint URL (empty to disable).")
+@click.pass_obj
+def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
+             events_queue: str | None, peering: str | None, liveness: str) -> None:
+    """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
+    if not namespaces and not all_namespaces:
+        raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
+    endpoint = state.start_local().url if state.local else state.endpoint_url
+    settings = AwsSettings(region=state.region or ("us-east-1" if state.local else None), endpoint_url=endpoint)
+    config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
+                            resync_seconds=resync_seconds, self_heal=self_heal)
+    registry = build_registry(config, kopf.SmartOperatorRegistry())
+    kopf.run(registry=registry, settings=operator_settings(), standalone=peering is None, peering_name=peering,
+             clusterwide=all_namespaces, namespaces=list(namespaces), liveness_endpoint=liveness or None)

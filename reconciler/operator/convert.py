@@ -1,0 +1,108 @@
+"""Kubernetes objects -> manifest documents, with references resolved to the named objects.
+
+An EcsService's `spec.cluster` / `spec.taskDefinition` name other objects in the same namespace;
+the manifest sent to the engine names their AWS names instead, and carries them along so the
+engine can resolve the managed task definition revision.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..desired.base import API_VERSION
+from ..desired.loader import DesiredState, Located, validate_document
+from ..desired.references import is_external_cluster, is_external_task_definition
+from ..errors import ManifestError
+from .crds import CRD_KINDS
+
+OPERATOR_FIELDS = ("deletionPolicy", "awsName")
+REFERENCES = {"cluster": "EcsCluster", "taskDefinition": "EcsTaskDefinition"}
+
+# (crd kind, namespace, name) -> the object's body, or None when it does not exist.
+Lookup = Callable[[str, str, str], "dict[str, Any] | None"]
+
+
+class InvalidObject(Exception):
+    """The object cannot become a valid manifest: a permanent problem until its spec changes."""
+
+
+class DependencyNotReady(Exception):
+    """A referenced object is missing or not yet synced: retry later."""
+
+
+@dataclass
+class Converted:
+    located: Located
+    desired: DesiredState
+
+
+def aws_name(body: dict[str, Any]) -> str:
+    return (body.get("spec") or {}).get("awsName") or body["metadata"]["name"]
+
+
+def deletion_policy(body: dict[str, Any]) -> str:
+    return (body.get("spec") or {}).get("deletionPolicy") or "Retain"
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def to_document(body: dict[str, Any], references: dict[str, str] | None = None) -> dict[str, Any]:
+    """The manifest document of one object; `references` maps spec fields to resolved AWS names."""
+    spec = {k: copy.deepcopy(v) for k, v in dict(body.get("spec") or {}).items() if k not in OPERATOR_FIELDS}
+    spec.update(references or {})
+    meta = body.get("metadata", {})
+    metadata: dict[str, Any] = {"name": aws_name(body)}
+    if meta.get("labels"):
+        metadata["labels"] = dict(meta["labels"])
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k.startswith("ecs-reconciler.io/")}
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": API_VERSION, "kind": CRD_KINDS[body["kind"]], "metadata": metadata, "spec": spec}
+
+
+def validate(body: dict[str, Any], references: dict[str, str] | None = None) -> Located:
+    errors: list[ManifestError] = []
+    namespace = body.get("metadata", {}).get("namespace", "")
+    source = f"{body['kind']}/{namespace}/{body['metadata']['name']}"
+    located = validate_document(to_document(body, references), source, errors)
+    if located is None:
+        raise InvalidObject("; ".join(_short(e) for e in errors))
+    return located
+
+
+def _short(error: ManifestError) -> str:
+    return f"{error.path}: {error.message}" if error.path else error.message
+
+
+def convert(body: dict[str, Any], lookup: Lookup) -> Converted:
+    """Validate `body` and its references; the DesiredState holds it plus every dependency."""
+    located = validate(body)  # the object alone first: its own errors win over missing references
+    namespace = body["metadata"].get("namespace", "")
+    resolved: dict[str, str] = {}
+    dependencies: list[Located] = []
+    for field, crd_kind in REFERENCES.items():
+        ref = (body.get("spec") or {}).get(field)
+        if not ref or body["kind"] not in ("EcsService", "EcsScheduledTask"):
+            continue
+        if (field == "cluster" and is_external_cluster(ref)) or (
+                field == "taskDefinition" and is_external_task_definition(ref)):
+            continue
+        target = lookup(crd_kind, namespace, ref)
+        if target is None:
+            raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} does not exist")
+        if not (target.get("status") or {}).get("synced"):
+            raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} is not synced yet")
+        resolved[field] = aws_name(target)
+        try:
+            dependencies.append(validate(target))
+        except InvalidObject as exc:
+            raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} is invalid: {exc}") from exc
+    if resolved:
+        located = validate(body, resolved)
+    return Converted(located, DesiredState([located, *dependencies]))

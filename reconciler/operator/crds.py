@@ -1,0 +1,203 @@
+"""CustomResourceDefinitions generated from the manifest models, so the CRDs never drift from them.
+
+`python -m reconciler.operator.crds --output helm/crds/` writes one YAML file per kind. The spec
+schemas are the pydantic JSON schemas made structural (refs inlined, `anyOf [X, null]` turned into
+`nullable`, keywords Kubernetes rejects dropped) and without descriptions, to stay well under the
+object size limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..desired.kinds import MANIFEST_KINDS
+
+GROUP = "ecs-reconciler.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+PREFIX = "Ecs"
+# CRD kind -> manifest kind, in apply order.
+CRD_KINDS = {f"{PREFIX}{kind}": kind for kind in MANIFEST_KINDS}
+KEEP = {"type", "properties", "items", "required", "enum", "minimum", "maximum", "minLength", "maxLength",
+        "minItems", "maxItems", "pattern", "additionalProperties"}
+
+
+def plural(crd_kind: str) -> str:
+    return crd_kind.lower() + "s"
+
+
+def manifest_kind(crd_kind: str) -> str:
+    return CRD_KINDS[crd_kind]
+
+
+def structural(schema: dict[str, Any]) -> dict[str, Any]:
+    """A Kubernetes structural schema for one pydantic JSON schema."""
+    defs = schema.get("$defs", {})
+    return _convert(schema, defs, ())
+
+
+def _convert(node: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...]) -> dict[str, Any]:
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if name in seen:  # a recursive shape: accept anything below it
+            return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        return _convert(defs[name], defs, seen + (name,))
+    if "anyOf" in node:
+        options = [o for o in node["anyOf"] if o.get("type") != "null"]
+        nullable = len(options) < len(node["anyOf"])
+        if len(options) == 1:
+            out = _convert(options[0], defs, seen)
+        else:
+            types = {o.get("type") for o in options}
+            if types <= {"integer", "string"}:
+                out = {"x-kubernetes-int-or-string": True}
+            elif len(types) == 1 and None not in types:
+                out = _convert(options[0], defs, seen)
+            else:
+                out = {"x-kubernetes-preserve-unknown-fields": True}
+        if nullable:
+            out["nullable"] = True
+        return out
+    if "const" in node:
+        return {"type": _json_type(node["const"]), "enum": [node["const"]]}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key not in KEEP:
+            continue
+        if key == "properties":
+            out[key] = {name: _convert(sub, defs, seen) for name, sub in value.items()}
+        elif key == "items":
+            out[key] = _convert(value, defs, seen)
+        elif key == "additionalProperties":
+            if isinstance(value, dict) and value and "properties" not in node:
+                out[key] = _convert(value, defs, seen)
+        else:
+            out[key] = copy.deepcopy(value)
+    if not out.get("type"):
+        # No type at all (an `Any` field): the one place free-form content is allowed.
+        return {"x-kubernetes-preserve-unknown-fields": True, **({"nullable": True} if out.get("nullable") else {})}
+    if out["type"] == "object" and "properties" not in out and "additionalProperties" not in out:
+        out["x-kubernetes-preserve-unknown-fields"] = True
+    return out
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", str: "string"}.get(type(value), "string")
+
+
+def spec_schema(kind: str) -> dict[str, Any]:
+    model = MANIFEST_KINDS[kind].model_fields["spec"].annotation
+    schema = structural(model.model_json_schema(by_alias=True))
+    schema["properties"]["deletionPolicy"] = {
+        "type": "string", "enum": ["Retain", "Delete"], "default": "Retain",
+        "description": "Retain leaves the AWS resource when this object is deleted; Delete deletes it."}
+    schema["properties"]["awsName"] = {
+        "type": "string", "pattern": MANIFEST_KINDS[kind].NAME_PATTERN,
+        "description": "The AWS name, when it must differ from metadata.name."}
+    return schema
+
+
+STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "x-kubernetes-preserve-unknown-fields": True,  # kopf keeps its own progress records here
+    "properties": {
+        "synced": {"type": "boolean"},
+        "drifted": {"type": "boolean"},
+        "driftedPaths": {"type": "array", "items": {"type": "string"}},
+        "observedGeneration": {"type": "integer"},
+        "arn": {"type": "string"},
+        "specHash": {"type": "string"},
+        "lastAppliedRevision": {"type": "string"},
+        "conditions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "status"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+                    "reason": {"type": "string"},
+                    "message": {"type": "string"},
+                    "lastTransitionTime": {"type": "string", "format": "date-time"},
+                    "observedGeneration": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+
+
+def crd(crd_kind: str) -> dict[str, Any]:
+    kind = manifest_kind(crd_kind)
+    name = plural(crd_kind)
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{name}.{GROUP}"},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {"kind": crd_kind, "plural": name, "singular": crd_kind.lower(),
+                      "listKind": f"{crd_kind}List", "categories": ["ecs"]},
+            "versions": [{
+                "name": VERSION,
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "additionalPrinterColumns": [
+                    {"name": "Synced", "type": "string", "jsonPath": ".status.synced"},
+                    {"name": "Drifted", "type": "string", "jsonPath": ".status.drifted"},
+                    {"name": "ARN", "type": "string", "jsonPath": ".status.arn", "priority": 1},
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                ],
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "description": f"An ECS {kind} reconciled by ecs-reconciler.",
+                    "required": ["spec"],
+                    "properties": {
+                        "apiVersion": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "metadata": {"type": "object"},
+                        "spec": spec_schema(kind),
+                        "status": STATUS_SCHEMA,
+                    },
+                }},
+            }],
+        },
+    }
+
+
+def render(crd_kind: str) -> str:
+    header = "# Generated by `python -m reconciler.operator.crds`; do not edit.\n"
+    return header + yaml.safe_dump(crd(crd_kind), sort_keys=False, width=120)
+
+
+def filename(crd_kind: str) -> str:
+    return f"{plural(crd_kind)}.{GROUP}.yaml"
+
+
+def write(output: Path) -> list[Path]:
+    output.mkdir(parents=True, exist_ok=True)
+    written = []
+    for crd_kind in CRD_KINDS:
+        path = output / filename(crd_kind)
+        path.write_text(render(crd_kind), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default="helm/crds", help="Directory for the CRD files.")
+    args = parser.parse_args(argv)
+    for path in write(Path(args.output)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

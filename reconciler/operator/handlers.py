@@ -1,0 +1,231 @@
+"""kopf handlers: each object becomes a manifest, the engine plans and applies; nothing more.
+
+Create/update/resume converge AWS to the object; a timer per object re-checks drift (and heals it
+with self-heal); a delete handler (behind kopf's finalizer) honours `spec.deletionPolicy`. Engine
+work runs in kopf's handler threads, one at a time, so two objects sharing a dependency never
+race to register the same revision.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..aws import AwsSettings, CallLog, Clients
+from ..desired.loader import DesiredState
+from ..engine import Engine, EngineOptions
+from ..errors import ReconcileError
+from ..observed.revisions import RevisionCache
+from ..ownership import DEFAULT_INSTANCE, is_owned
+from ..plan.model import Action, Plan
+from . import status as st
+from .convert import (REFERENCES, Converted, DependencyNotReady, InvalidObject, aws_name, convert,
+                      deletion_policy, spec_hash, validate)
+from .crds import CRD_KINDS, GROUP, VERSION, manifest_kind, plural
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OperatorConfig:
+    region: str | None = None
+    endpoint_url: str | None = None
+    instance: str = DEFAULT_INSTANCE
+    resync_seconds: float = 300.0
+    self_heal: bool = True
+    retry_delay: float = 5.0
+    call_log: CallLog | None = None
+
+
+class Reconciler:
+    """The engine side of the handlers: one set of clients, one lock, one revision cache."""
+
+    def __init__(self, config: OperatorConfig):
+        self.config = config
+        self.clients = Clients(AwsSettings(region=config.region, endpoint_url=config.endpoint_url),
+                               config.call_log or CallLog())
+        self.revisions = RevisionCache()
+        self.lock = threading.Lock()
+
+    def engine(self, revision: str | None = None) -> Engine:
+        return Engine(self.clients, EngineOptions(instance=self.config.instance, revision=revision), self.revisions)
+
+
+def _plain(body: Any) -> dict[str, Any]:
+    return copy.deepcopy(dict(body))
+
+
+def _lookup(indexes: dict[str, Any]):
+    def lookup(crd_kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        store = indexes.get(plural(crd_kind), {}).get((namespace, name))
+        return next(iter(store), None) if store else None
+    return lookup
+
+
+def _set_status(patch: kopf.Patch, **fields: Any) -> None:
+    for key, value in fields.items():
+        patch.status[key] = value
+
+
+def _arn(plan: Plan, applied: dict[str, str | None], kind: str, name: str) -> str | None:
+    action = plan.get(kind, name)
+    label = f"{kind}/{name}"
+    if applied.get(label):
+        return applied[label]
+    return action.observed.arn if action is not None and action.observed is not None else None
+
+
+def _revision(kind: str, arn: str | None, action: Action | None) -> str | None:
+    if kind == "TaskDefinition" and arn:
+        return arn.rsplit("/", 1)[-1]
+    if kind == "Service" and action is not None:
+        ref = action.request.get("taskDefinition") or (action.observed.body.get("taskDefinition") if action.observed else None)
+        return str(ref).rsplit("/", 1)[-1] if ref else None
+    return None
+
+
+def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | None = None) -> kopf.OperatorRegistry:
+    """Register every handler for the four CRDs on `registry` (a fresh one by default)."""
+    registry = registry if registry is not None else kopf.OperatorRegistry()
+    rec = Reconciler(config)
+
+    def index(namespace: str, name: str, body: Any, **_: Any) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(namespace, name): _plain(body)}
+
+    def stall(body: dict[str, Any], patch: kopf.Patch, reason: str, message: str) -> None:
+        generation = body["metadata"].get("generation")
+        previous = (body.get("status") or {}).get("conditions")
+        _set_status(patch, synced=False, observedGeneration=generation,
+                    conditions=st.stalled(previous, generation, reason, message))
+        kopf.warn(body, reason=reason, message=message)
+
+    def prepare(body: dict[str, Any], patch: kopf.Patch, kwargs: dict[str, Any]) -> Converted | None:
+        try:
+            return convert(body, _lookup(kwargs))
+        except InvalidObject as exc:
+            stall(body, patch, "InvalidSpec", str(exc))
+            return None
+        except DependencyNotReady as exc:
+            generation = body["metadata"].get("generation")
+            previous = (body.get("status") or {}).get("conditions")
+            _set_status(patch, synced=False,
+                        conditions=st.reconciling(previous, generation, "WaitingForDependency", str(exc)))
+            raise kopf.TemporaryError(str(exc), delay=config.retry_delay)
+
+    def converge(body: dict[str, Any], patch: kopf.Patch, converted: Converted, reason: str) -> None:
+        kind, name = converted.located.manifest.KIND, converted.located.manifest.name
+        generation = body["metadata"].get("generation")
+        digest = spec_hash(body.get("spec") or {})
+        try:
+            with rec.lock:
+                engine = rec.engine(revision=digest)
+                plan = engine.plan(converted.desired)
+                if plan.conflicts:
+                    message = "; ".join(f"{a.label}: {'; '.join(a.reasons)}" for a in plan.conflicts)
+                    stall(body, patch, "Conflict", message)
+                    return
+                applied: dict[str, str | None] = {}
+                if plan.has_changes:
+                    result = engine.apply(plan)
+                    for outcome in result.outcomes:
+                        applied[outcome.label] = outcome.arn
+                        kopf.info(body, reason=outcome.action.capitalize(), message=f"{outcome.action} {outcome.label}")
+        except ReconcileError as exc:
+            stall(body, patch, "ApplyRefused", str(exc))
+            return
+        except (ClientError, BotoCoreError) as exc:
+            previous = (body.get("status") or {}).get("conditions")
+            _set_status(patch, synced=False, conditions=st.reconciling(previous, generation, "AwsError", str(exc)))
+            kopf.warn(body, reason="AwsError", message=str(exc))
+            raise kopf.TemporaryError(str(exc), delay=config.retry_delay)
+        arn = _arn(plan, applied, kind, name)
+        fields: dict[str, Any] = dict(synced=True, drifted=False, driftedPaths=[], observedGeneration=generation,
+                                      specHash=digest, conditions=st.ready((body.get("status") or {}).get("conditions"),
+                                                                           generation, reason))
+        if arn:
+            fields["arn"] = arn
+        revision = _revision(kind, arn, plan.get(kind, name))
+        if revision:
+            fields["lastAppliedRevision"] = revision
+        _set_status(patch, **fields)
+
+    def reconcile(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
+        raw = _plain(body)
+        converted = prepare(raw, patch, kwargs)
+        if converted is not None:
+            converge(raw, patch, converted, "in sync with the spec")
+
+    def check_drift(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
+        raw = _plain(body)
+        if not (raw.get("status") or {}).get("synced"):
+            return  # not converged yet (or stalled): the change handlers own this object
+        try:
+            converted = convert(raw, _lookup(kwargs))
+        except (InvalidObject, DependencyNotReady):
+            return
+        kind, name = converted.located.manifest.KIND, converted.located.manifest.name
+        with rec.lock:
+            plan = rec.engine().plan(converted.desired)
+        own = plan.get(kind, name)
+        paths = [c.path for c in own.changes] if own is not None and own.action != "none" else []
+        if own is not None and own.action == "create":
+            paths = paths or ["(missing in AWS)"]
+        if not paths:
+            if raw.get("status", {}).get("drifted"):
+                _set_status(patch, drifted=False, driftedPaths=[])
+            return
+        kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}")
+        if config.self_heal:
+            converge(raw, patch, converted, "drift healed")
+            kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)}")
+        else:
+            _set_status(patch, drifted=True, driftedPaths=paths)
+
+    def delete(body: Any, **kwargs: Any) -> None:
+        raw = _plain(body)
+        if deletion_policy(raw) != "Delete":
+            kopf.info(raw, reason="Retained", message="deletionPolicy Retain: the AWS resource is left in place")
+            return
+        lookup = _lookup(kwargs)
+        namespace = raw["metadata"].get("namespace", "")
+        references = {}
+        for field, crd_kind in REFERENCES.items():
+            ref = (raw.get("spec") or {}).get(field)
+            target = lookup(crd_kind, namespace, ref) if ref else None
+            if target is not None:
+                references[field] = aws_name(target)
+        try:
+            located = validate(raw, references)
+        except InvalidObject:
+            return  # never valid, so never created
+        kind, name = located.manifest.KIND, located.manifest.name
+        with rec.lock:
+            engine = rec.engine()
+            observed = engine.observe(DesiredState([located])).get(kind, name)
+            if observed is None:
+                return
+            tags = engine.reader.rule_tags(observed) if kind == "ScheduledTask" else observed.tags
+            if not is_owned(tags, config.instance):
+                kopf.warn(raw, reason="NotOwned", message=f"{kind}/{name} is not owned by {config.instance}; left in place")
+                return
+            engine.apply(Plan([Action(kind, name, "delete", observed=observed)]))
+        kopf.info(raw, reason="Delete", message=f"deleted {kind}/{name}")
+
+    for crd_kind in CRD_KINDS:
+        resource = (GROUP, VERSION, plural(crd_kind))
+        kopf.index(*resource, id=plural(crd_kind), registry=registry)(index)
+        for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
+            on(*resource, id="reconcile", registry=registry)(reconcile)
+        kopf.on.delete(*resource, id="delete", registry=registry)(delete)
+        kopf.timer(*resource, id="drift", interval=config.resync_seconds, initial_delay=config.resync_seconds,
+                   registry=registry)(check_drift)
+    return registry
+
+
+__all__ = ["OperatorConfig", "build_registry", "manifest_kind"]

@@ -1,0 +1,254 @@
+"""The controller in-process against the local endpoint and real git repositories (file:// URLs)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from reconciler.controller.command import build_server
+from reconciler.controller.loop import SUSPEND_FILE, Controller, ControllerConfig
+from reconciler.controller.webhook import sign
+from reconciler.desired.loader import load_manifests
+from reconciler.engine import Engine
+from reconciler.ownership import REVISION, tag_list_to_dict
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+IDENT = ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false",
+         "-c", "init.defaultBranch=main"]
+SECRET = "hook-secret"
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *IDENT, *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def set_image(repo: Path, tag: str) -> None:
+    web = repo / "web.yaml"
+    web.write_text(web.read_text().replace("nginx/nginx:1.27", f"nginx/nginx:{tag}").replace("nginx/nginx:1.28", f"nginx/nginx:{tag}"))
+
+
+@pytest.fixture
+def upstream(tmp_path):
+    repo = tmp_path / "upstream"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    for name in ("cluster.yaml", "web.yaml"):
+        shutil.copy(MANIFESTS / name, repo / name)
+    return repo
+
+
+def make(local_clients, tmp_path, source: str, **options) -> Controller:
+    options.setdefault("poll_interval", 0.2)
+    options.setdefault("resync_period", 60)
+    options.setdefault("rollout_poll", 0.2)
+    options.setdefault("backoff_base", 0.2)
+    return Controller(local_clients, ControllerConfig(source=source, workdir=str(tmp_path / "work"), **options))
+
+
+def http(url: str, data: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def status(server) -> dict:
+    return json.loads(http(server.url + "/status")[1])
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def converged_at(server, revision: str):
+    def check():
+        doc = status(server)
+        states = {r["state"] for r in doc["resources"]}
+        return doc if doc["revision"] == revision and states == {"in-sync"} else None
+    return check
+
+
+def plan_of(local_clients, path: Path):
+    return Engine(local_clients).plan(load_manifests([str(path)]))
+
+
+def test_pushed_commit_converges_with_revision_tag(local, local_clients, upstream, tmp_path):
+    first = commit(upstream, "initial")
+    controller = make(local_clients, tmp_path, f"file://{upstream}#main")
+    with build_server(controller) as server:
+        assert http(server.url + "/readyz")[0] == 503
+        controller.start()
+        try:
+            wait_for(converged_at(server, first), what="first commit")
+            assert http(server.url + "/readyz")[0] == 200
+            set_image(upstream, "1.28")
+            second = commit(upstream, "web: nginx 1.28")
+            wait_for(converged_at(server, second), what="second commit")
+        finally:
+            controller.stop()
+    ecs = local.client("ecs")
+    td = ecs.describe_task_definition(taskDefinition="shop-web", include=["TAGS"])
+    assert td["taskDefinition"]["containerDefinitions"][0]["image"].endswith("nginx:1.28")
+    assert td["taskDefinition"]["revision"] == 2
+    assert tag_list_to_dict(td["tags"])[REVISION] == second
+    service = ecs.describe_services(cluster="shop", services=["shop-web"], include=["TAGS"])["services"][0]
+    assert service["taskDefinition"] == td["taskDefinition"]["taskDefinitionArn"]
+    assert [d["taskDefinition"] for d in service["deployments"]] == [service["taskDefinition"]]
+    assert service["runningCount"] == service["desiredCount"] == 2
+    assert tag_list_to_dict(service["tags"])[REVISION] == second
+    assert not plan_of(local_clients, upstream).has_changes
+
+
+def test_webhook_wakes_the_poller(local, local_clients, upstream, tmp_path):
+    first = commit(upstream, "initial")
+    controller = make(local_clients, tmp_path, f"file://{upstream}#main", poll_interval=600)
+    with build_server(controller, webhook_secret=SECRET) as server:
+        controller.start()
+        try:
+            wait_for(converged_at(server, first), what="first commit")
+            set_image(upstream, "1.28")
+            second = commit(upstream, "web: nginx 1.28")
+            body = json.dumps({"ref": "refs/heads/main", "after": second}).encode()
+            bad = http(server.url + "/hooks/git", body, {"X-Hub-Signature-256": sign(b"wrong", body)})
+            assert bad[0] == 401
+            time.sleep(1.0)
+            assert status(server)["revision"] == first  # a forged delivery woke nothing
+            good = http(server.url + "/hooks/git", body, {"X-Hub-Signature-256": sign(SECRET.encode(), body),
+                                                          "X-GitHub-Event": "push"})
+            assert good[0] == 202
+            wait_for(converged_at(server, second), timeout=15, what="webhook-triggered sync")
+        finally:
+            controller.stop()
+    td = local.client("ecs").describe_task_definition(taskDefinition="shop-web")["taskDefinition"]
+    assert td["containerDefinitions"][0]["image"].endswith("nginx:1.28")
+
+
+def test_invalid_commit_changes_nothing_then_fix_applies(local, local_clients, upstream, tmp_path):
+    first = commit(upstream, "initial")
+    controller = make(local_clients, tmp_path, f"file://{upstream}#main")
+    with build_server(controller) as server:
+        assert controller.sync_once()
+        set_image(upstream, "1.28")
+        web = upstream / "web.yaml"
+        web.write_text(web.read_text().replace("desiredCount: 2", "desiredCount: 2\n  replicas: 3"))
+        broken = commit(upstream, "broken")
+        before = local_clients.call_log.writes()
+        assert not controller.sync_once()
+        assert local_clients.call_log.writes() == before  # zero writes
+        doc = status(server)
+        assert doc["revision"] == first and doc["fetchedRevision"] == broken
+        assert "replicas" in doc["lastError"] and broken[:12] in doc["lastError"]
+        td = local.client("ecs").describe_task_definition(taskDefinition="shop-web")["taskDefinition"]
+        assert td["containerDefinitions"][0]["image"].endswith("nginx:1.27")
+
+        web.write_text(web.read_text().replace("\n  replicas: 3", ""))
+        fixed = commit(upstream, "fixed")
+        assert controller.sync_once()
+        doc = status(server)
+        assert doc["lastError"] is None and doc["revision"] == fixed
+    td = local.client("ecs").describe_task_definition(taskDefinition="shop-web", include=["TAGS"])
+    assert td["taskDefinition"]["containerDefinitions"][0]["image"].endswith("nginx:1.28")
+    assert tag_list_to_dict(td["tags"])[REVISION] == fixed
+    controller.stop()
+
+
+def test_drift_reported_without_self_heal_healed_with_it_and_metrics(local, local_clients, tmp_path):
+    source = tmp_path / "manifests"
+    source.mkdir()
+    for name in ("cluster.yaml", "web.yaml"):
+        shutil.copy(MANIFESTS / name, source / name)
+    state_file = str(tmp_path / "state.json")
+    ecs = local.client("ecs")
+
+    watcher = make(local_clients, tmp_path, str(source), self_heal=False, state_file=state_file)
+    with build_server(watcher) as server:
+        assert watcher.sync_once()
+        ecs.update_service(cluster="shop", service="shop-web", desiredCount=5)
+        before = local_clients.call_log.writes()
+        assert watcher.sync_once()
+        assert local_clients.call_log.writes() == before
+        web = next(r for r in status(server)["resources"] if r["kind"] == "Service")
+        assert web["state"] == "drifted" and web["drift"] == ["spec.desiredCount"]
+        assert ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 5
+    watcher.stop()
+
+    healer = make(local_clients, tmp_path, str(source), state_file=state_file)
+    with build_server(healer) as server:
+        assert healer.sync_once()
+        assert ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 2
+        web = next(r for r in status(server)["resources"] if r["kind"] == "Service")
+        assert web["state"] in ("rolling-out", "in-sync") and web["drift"] == []
+
+        code, body = http(server.url + "/metrics")
+        assert code == 200
+        families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        for name in ("ecs_reconciler_reconcile_duration_seconds", "ecs_reconciler_resources",
+                     "ecs_reconciler_drift_detected", "ecs_reconciler_drift_healed", "ecs_reconciler_aws_calls",
+                     "ecs_reconciler_event_lag_seconds", "ecs_reconciler_applied_revision"):
+            assert name in families, name
+        samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
+        assert samples[("ecs_reconciler_drift_healed_total", (("kind", "Service"),))] == 1
+        assert samples[("ecs_reconciler_drift_detected_total", (("kind", "Service"),))] == 1
+        assert samples[("ecs_reconciler_aws_calls_total",
+                        (("operation", "UpdateService"), ("outcome", "success"), ("service", "ecs")))] >= 1
+        assert samples[("ecs_reconciler_reconcile_duration_seconds_count", (("outcome", "ok"),))] == 1
+        revision = healer.status.document()["revision"]
+        assert samples[("ecs_reconciler_applied_revision_info", (("revision", revision),))] == 1
+        in_sync = samples[("ecs_reconciler_resources", (("kind", "Cluster"), ("state", "in-sync")))]
+        assert in_sync == 1
+    healer.stop()
+
+
+def test_prune_only_when_enabled_and_suspend_blocks_writes(local, local_clients, tmp_path):
+    source = tmp_path / "manifests"
+    source.mkdir()
+    for name in ("cluster.yaml", "web.yaml", "worker.yaml"):
+        shutil.copy(MANIFESTS / name, source / name)
+    ecs = local.client("ecs")
+    keeper = make(local_clients, tmp_path, str(source))
+    assert keeper.sync_once()
+    (source / "worker.yaml").unlink()
+    assert keeper.sync_once()
+    worker = ecs.describe_services(cluster="shop", services=["shop-worker"])["services"]
+    assert worker and worker[0]["status"] == "ACTIVE"
+
+    pruner = make(local_clients, tmp_path, str(source), prune=True)
+    with build_server(pruner) as server:
+        (source / SUSPEND_FILE).write_text("")
+        before = local_clients.call_log.writes()
+        assert pruner.sync_once()
+        assert local_clients.call_log.writes() == before
+        assert status(server)["suspended"] is True
+        (source / SUSPEND_FILE).unlink()
+        assert http(server.url + "/suspend", b"")[0] == 200
+        assert pruner.sync_once()
+        assert local_clients.call_log.writes() == before
+        assert http(server.url + "/resume", b"")[0] == 200
+        assert pruner.sync_once()
+        assert status(server)["suspended"] is False
+        assert {r["name"] for r in status(server)["resources"]} == {"shop", "shop-web"}
+    services = ecs.describe_services(cluster="shop", services=["shop-worker"])["services"]
+    assert not services or services[0]["status"] != "ACTIVE"
+    assert not plan_of(local_clients, source).has_changes

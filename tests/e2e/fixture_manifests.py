@@ -1,0 +1,139 @@
+"""Turn the real-world fixtures into manifests the local endpoint can take.
+
+Every change made to a fixture beyond the network/cluster rewrite is listed in ADJUSTMENTS with
+its reason (mirrored in docs/normalization.md); nothing else is dropped.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from reconciler.desired.loader import DesiredState, InvalidManifests, validate_document
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SUBNET = "subnet-00000000000000001"
+SG = "sg-00000000000000001"
+CLUSTER = "fixtures"
+API_VERSION = "ecs-reconciler.io/v1alpha1"
+
+
+def _add_task_memory(spec: dict[str, Any]) -> None:
+    spec["memory"] = "512"
+
+
+def _drop_empty_strings(spec: dict[str, Any]) -> None:
+    for key in ("pidMode", "ipcMode"):
+        if spec.get(key) == "":
+            spec.pop(key)
+    for container in spec["containerDefinitions"]:
+        for mapping in container.get("portMappings") or []:
+            if mapping.get("appProtocol") == "":
+                mapping.pop("appProtocol")
+
+
+def _drop(field: str) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec.pop(field, None)
+
+
+# fixture file -> (reason, change applied to the spec)
+ADJUSTMENTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+    "taskdefs/05-appmesh-envoy-dependson.json": (
+        "the published excerpt sets no memory at all; ECS rejects that (\"At least one of 'memory' or "
+        "'memoryReservation' must be specified\"), so task memory 512 is added", _add_task_memory),
+    "taskdefs/33-fargate-empty-pidmode-ipcmode.json": (
+        "empty pidMode/ipcMode/appProtocol are invalid enum values the API rejects (ecspresso drops them "
+        "before calling AWS); the manifest schema rejects them too, so they are dropped", _drop_empty_strings),
+    "services/10-fargate-service-connect-exec.json": (
+        "the local endpoint (moto) does not store serviceConnectConfiguration; the normalizer rule for it "
+        "(read from the PRIMARY deployment) is tested on a describe body in tests/diff",
+        _drop("serviceConnectConfiguration")),
+    "services/13-fargate-ecs-native-blue-green-hooks.json": (
+        "the local endpoint (moto) does not store availabilityZoneRebalancing", _drop("availabilityZoneRebalancing")),
+}
+
+
+def fixture_files(kind: str) -> list[str]:
+    return [f"{kind}/{p.name}" for p in sorted((FIXTURES / kind).glob("*.json"))]
+
+
+def load_fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def document(kind: str, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def desired_state(documents: list[dict[str, Any]]) -> DesiredState:
+    errors: list[Any] = []
+    located = [validate_document(doc, "<fixture>", errors) for doc in documents]
+    if errors:
+        raise InvalidManifests(errors)
+    return DesiredState([item for item in located if item is not None])
+
+
+def _tags(tags: Any) -> dict[str, str] | None:
+    return {t["key"]: t["value"] for t in tags} if isinstance(tags, list) else tags
+
+
+def _adjust(name: str, spec: dict[str, Any]) -> None:
+    if name in ADJUSTMENTS:
+        ADJUSTMENTS[name][1](spec)
+
+
+def task_definition_spec(name: str) -> dict[str, Any]:
+    body = load_fixture(name)
+    spec = {k: v for k, v in body.items() if k != "family"}
+    if "tags" in spec:
+        spec["tags"] = _tags(spec["tags"])
+    _adjust(name, spec)
+    return spec
+
+
+def service_spec(name: str, task_definition: str) -> dict[str, Any]:
+    """The fixture's CreateService body, pointed at the managed cluster and task definition."""
+    body = copy.deepcopy(load_fixture(name))
+    spec = {k: v for k, v in body.items() if k not in ("serviceName", "clientToken")}
+    spec["cluster"] = CLUSTER
+    if "taskDefinition" in spec or spec.get("deploymentController", {}).get("type") != "EXTERNAL":
+        spec["taskDefinition"] = task_definition
+    if "tags" in spec:
+        spec["tags"] = _tags(spec["tags"])
+    vpc = (spec.get("networkConfiguration") or {}).get("awsvpcConfiguration")
+    if vpc:
+        vpc["subnets"] = [SUBNET]
+        if "securityGroups" in vpc:
+            vpc["securityGroups"] = [SG]
+    _adjust(name, spec)
+    return spec
+
+
+def service_task_definition(service: dict[str, Any]) -> dict[str, Any]:
+    """A small task definition that fits the service's network mode and launch type."""
+    awsvpc = bool((service.get("networkConfiguration") or {}).get("awsvpcConfiguration"))
+    spec: dict[str, Any] = {
+        "networkMode": "awsvpc" if awsvpc else "bridge", "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27",
+                                  "portMappings": [{"containerPort": 80}]}],
+    }
+    if awsvpc:
+        spec["requiresCompatibilities"] = ["FARGATE"]
+    return spec
+
+
+def manifests_for(name: str) -> list[dict[str, Any]]:
+    """Cluster + TaskDefinition (+ Service) documents for one fixture file."""
+    docs = [document("Cluster", CLUSTER, {})]
+    if name.startswith("taskdefs/"):
+        docs.append(document("TaskDefinition", "fixture", task_definition_spec(name)))
+    else:
+        service = service_spec(name, "fixture")
+        docs.append(document("TaskDefinition", "fixture", service_task_definition(service)))
+        docs.append(document("Service", "fixture-svc", service))
+    return docs

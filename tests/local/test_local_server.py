@@ -1,0 +1,88 @@
+"""LocalEndpoint: free or fixed port, seeding, reset, and isolation from a plain moto server."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from reconciler.local import LocalEndpoint
+
+
+def test_seeded_network_and_roles_exist(local):
+    ec2, iam = local.client("ec2"), local.client("iam")
+    net = local.network()
+    assert net["vpcId"].startswith("vpc-") and net["subnets"] and net["securityGroups"]
+    subnets = ec2.describe_subnets(SubnetIds=net["subnets"])["Subnets"]
+    assert {s["VpcId"] for s in subnets} == {net["vpcId"]}
+    [group] = ec2.describe_security_groups(GroupIds=net["securityGroups"])["SecurityGroups"]
+    assert group["VpcId"] == net["vpcId"]
+    for name, arn in local.roles().items():
+        assert iam.get_role(RoleName=name)["Role"]["Arn"] == arn == f"arn:aws:iam::123456789012:role/{name}"
+
+
+def test_reset_wipes_state_and_seeds_again(local):
+    ecs = local.client("ecs")
+    ecs.create_cluster(clusterName="main")
+    local.reset()
+    assert ecs.list_clusters()["clusterArns"] == []
+    assert local.client("iam").get_role(RoleName="ecsEventsRole")
+    assert local.client("ec2").describe_subnets(SubnetIds=local.network()["subnets"])["Subnets"]
+
+
+def test_other_services_are_served(local):
+    local.client("logs").create_log_group(logGroupName="/ecs/web")
+    assert local.client("logs").describe_log_groups()["logGroups"][0]["logGroupName"] == "/ecs/web"
+    assert local.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
+    assert local.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_env_points_at_the_endpoint(local):
+    env = local.env()
+    assert env["AWS_ENDPOINT_URL"] == local.url and local.url.startswith("http://127.0.0.1:")
+    assert env["AWS_REGION"] == "us-east-1"
+
+
+def test_fixed_port_and_stop():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    endpoint = LocalEndpoint(port=port, settle_seconds=0.2).start()
+    try:
+        assert endpoint.url == f"http://127.0.0.1:{port}"
+        assert endpoint.client("ecs").list_clusters()["clusterArns"] == []
+    finally:
+        endpoint.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=2)
+
+
+def test_plain_moto_server_in_same_process_keeps_moto_behaviour(local):
+    """The fidelity patches apply only to requests served by a LocalEndpoint."""
+    plain = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    plain.start()
+    try:
+        host, port = plain.get_host_and_port()
+        ecs = boto3.client(
+            "ecs", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+            aws_access_key_id="x", aws_secret_access_key="x",
+        )
+        ecs.create_cluster(clusterName="plain")
+        ecs.register_task_definition(family="plain", containerDefinitions=[{"name": "a", "image": "x", "memory": 64}])
+        first = ecs.create_service(cluster="plain", serviceName="s", taskDefinition="plain", desiredCount=1)["service"]
+        assert "deploymentConfiguration" not in first
+        ecs.create_service(cluster="plain", serviceName="s", taskDefinition="plain", desiredCount=2)  # moto overwrites
+        updated = ecs.update_service(cluster="plain", service="s", desiredCount=3)["service"]
+        assert updated["runningCount"] == 3  # moto's shortcut, untouched
+        # ... while the same call through the LocalEndpoint behaves like ECS.
+        local_ecs = local.client("ecs")
+        with pytest.raises(ClientError):
+            local_ecs.create_service(cluster="plain", serviceName="s", taskDefinition="plain", desiredCount=2)
+        assert local.scheduler.tick() == []  # services made elsewhere are not scheduled here
+    finally:
+        plain.stop()
+

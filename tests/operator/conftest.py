@@ -1,0 +1,120 @@
+"""kmock as the Kubernetes API (over HTTP on 127.0.0.1) and the operator run in-process against it.
+
+kmock's emulator stores objects and serves list/watch/patch/delete with finalizers; it does not
+assign `metadata.uid` or `metadata.generation` (the API server's job), so `Kube.create` and
+`Kube.patch_spec` set them as the API server would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import uuid
+from typing import Any
+
+import aiohttp
+import kmock
+import kopf
+import pytest
+import pytest_asyncio
+
+from reconciler.operator.command import operator_settings
+from reconciler.operator.crds import CRD_KINDS, GROUP, VERSION, plural
+from reconciler.operator.handlers import OperatorConfig, build_registry
+
+
+class Kube:
+    def __init__(self, emulator: kmock.KubernetesEmulator, url: str, session: aiohttp.ClientSession):
+        self.emulator, self.url, self.session = emulator, url, session
+
+    def path(self, crd_kind: str, name: str | None = None, namespace: str = "default") -> str:
+        base = f"{self.url}/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural(crd_kind)}"
+        return f"{base}/{name}" if name else base
+
+    async def create(self, crd_kind: str, name: str, spec: dict[str, Any]) -> None:
+        body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": crd_kind,
+                "metadata": {"name": name, "namespace": "default", "uid": str(uuid.uuid4()), "generation": 1},
+                "spec": spec}
+        async with self.session.post(self.path(crd_kind), json=body) as response:
+            assert response.status < 300, await response.text()
+
+    async def get(self, crd_kind: str, name: str) -> dict[str, Any] | None:
+        async with self.session.get(self.path(crd_kind, name)) as response:
+            return await response.json() if response.status == 200 else None
+
+    async def patch_spec(self, crd_kind: str, name: str, spec: dict[str, Any]) -> None:
+        current = await self.get(crd_kind, name)
+        patch = {"metadata": {"generation": current["metadata"]["generation"] + 1}, "spec": spec}
+        async with self.session.patch(self.path(crd_kind, name), json=patch,
+                                      headers={"Content-Type": "application/merge-patch+json"}) as response:
+            assert response.status < 300, await response.text()
+
+    async def delete(self, crd_kind: str, name: str) -> None:
+        async with self.session.delete(self.path(crd_kind, name)) as response:
+            assert response.status < 300, await response.text()
+
+    async def status(self, crd_kind: str, name: str) -> dict[str, Any]:
+        body = await self.get(crd_kind, name)
+        return (body or {}).get("status") or {}
+
+    def events(self) -> list[dict[str, Any]]:
+        return [dict(obj) for (res, _, _), obj in self.emulator.objects.items() if res.plural == "events"]
+
+    async def wait_for(self, predicate, timeout: float = 30.0, what: str = "condition") -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            value = await predicate()
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.2)
+
+
+@pytest_asyncio.fixture
+async def kube():
+    emulator = kmock.KubernetesEmulator()
+    async with emulator, kmock.Server(emulator) as server, aiohttp.ClientSession() as session:
+        for crd_kind in CRD_KINDS:
+            emulator.resources[f"{GROUP}/{VERSION}/{plural(crd_kind)}"] = kmock.ResourceInfo(
+                kind=crd_kind, singular=crd_kind.lower(), namespaced=True, subresources={"status"},
+                verbs={"list", "watch", "get", "patch", "create", "delete"})
+        emulator.resources["v1/events"] = kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create"})
+        yield Kube(emulator, str(server.url).rstrip("/"), session)
+
+
+@contextlib.asynccontextmanager
+async def running_operator(url: str, config: OperatorConfig):
+    """kopf in its own thread and event loop, logged in to kmock; stopped through kopf's stop flag."""
+    registry = build_registry(config, kopf.OperatorRegistry())
+
+    @kopf.on.login(registry=registry)
+    def login(**_: Any) -> kopf.ConnectionInfo:
+        return kopf.ConnectionInfo(server=url, insecure=True)
+
+    stop, ready = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            asyncio.run(kopf.operator(registry=registry, settings=operator_settings(), standalone=True,
+                                      namespaces=["default"], stop_flag=stop, ready_flag=ready))
+        except BaseException as exc:  # surfaced by the test below
+            errors.append(exc)
+
+    thread = threading.Thread(target=main, name="kopf", daemon=True)
+    thread.start()
+    assert await asyncio.to_thread(ready.wait, 15), errors
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join, 30)
+        assert not thread.is_alive(), "kopf did not stop"
+
+
+@pytest.fixture
+def run_operator():
+    """The operator as an async context manager: `async with run_operator(url, config): ...`."""
+    return running_operator

@@ -1,0 +1,110 @@
+"""The operator end to end: kmock as Kubernetes, the local ECS endpoint as AWS."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from reconciler.aws import CallLog
+from reconciler.operator.handlers import OperatorConfig
+
+CLUSTER = {"settings": [{"name": "containerInsights", "value": "enabled"}], "tags": {"team": "shop"}}
+TASK_DEFINITION = {
+    "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+    "containerDefinitions": [{"name": "web", "image": "nginx:1.26", "portMappings": [{"containerPort": 80}]}],
+}
+NETWORK = {"awsvpcConfiguration": {"subnets": ["subnet-00000000000000001"], "securityGroups": ["sg-00000000000000001"]}}
+
+
+def service(policy: str) -> dict:
+    return {"cluster": "shop", "taskDefinition": "web", "desiredCount": 1, "launchType": "FARGATE",
+            "networkConfiguration": NETWORK, "deletionPolicy": policy}
+
+
+def synced(kube, crd_kind, name, **expect):
+    async def check():
+        status = await kube.status(crd_kind, name)
+        return status if status.get("synced") and all(status.get(k) == v for k, v in expect.items()) else None
+    return kube.wait_for(check, what=f"{crd_kind}/{name} synced {expect}")
+
+
+@pytest.mark.asyncio
+async def test_objects_converge_update_drift_heal_and_delete(kube, local, run_operator):
+    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
+    config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=0.5, self_heal=False,
+                            retry_delay=0.5)
+    async with run_operator(kube.url, config):
+        # Created out of order: the services wait for their dependencies to sync.
+        await kube.create("EcsService", "web", service("Retain"))
+        await kube.create("EcsService", "api", {**service("Delete"), "awsName": "shop-api"})
+        await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
+        await kube.create("EcsCluster", "shop", CLUSTER)
+        web = await synced(kube, "EcsService", "web")
+        await synced(kube, "EcsService", "api")
+        described = ecs.describe_services(cluster="shop", services=["web", "shop-api"])["services"]
+        assert [s["status"] for s in described] == ["ACTIVE", "ACTIVE"]
+        assert web["arn"] == described[0]["serviceArn"]
+        assert web["lastAppliedRevision"] == "web:1"
+        ready = {c["type"]: c for c in web["conditions"]}
+        assert ready["Ready"]["status"] == "True" and ready["Stalled"]["status"] == "False"
+        assert ready["Ready"]["observedGeneration"] == 1
+        assert any(e.get("reason") == "Create" for e in kube.events())
+
+        # A new image rolls a new revision.
+        containers = [{**TASK_DEFINITION["containerDefinitions"][0], "image": "nginx:1.27"}]
+        await kube.patch_spec("EcsTaskDefinition", "web", {"containerDefinitions": containers})
+        td = await synced(kube, "EcsTaskDefinition", "web", lastAppliedRevision="web:2", observedGeneration=2)
+        latest = ecs.describe_task_definition(taskDefinition="web")["taskDefinition"]
+        assert latest["revision"] == 2 and latest["containerDefinitions"][0]["image"] == "nginx:1.27"
+        assert td["arn"] == latest["taskDefinitionArn"]
+
+        # Out-of-band scaling is reported, not healed, without self-heal.
+        ecs.update_service(cluster="shop", service="web", desiredCount=3)
+        drifted = await synced(kube, "EcsService", "web", drifted=True)
+        assert "spec.desiredCount" in drifted["driftedPaths"]
+        assert ecs.describe_services(cluster="shop", services=["web"])["services"][0]["desiredCount"] == 3
+
+    config.self_heal = True
+    async with run_operator(kube.url, config):
+        await synced(kube, "EcsService", "web", drifted=False)
+        ecs.update_service(cluster="shop", service="web", desiredCount=4)
+
+        async def healed():
+            svc = ecs.describe_services(cluster="shop", services=["web"])["services"][0]
+            return svc["desiredCount"] == 1 and any(e.get("reason") == "Healed" for e in kube.events())
+        await kube.wait_for(healed, what="drift healed")
+        assert (await kube.status("EcsService", "web"))["drifted"] is False
+
+        await kube.delete("EcsService", "web")
+        await kube.delete("EcsService", "api")
+
+        async def gone():
+            return await kube.get("EcsService", "web") is None and await kube.get("EcsService", "api") is None
+        await kube.wait_for(gone, what="finalizers released")
+    statuses = {s["serviceName"]: s["status"] for s in
+                ecs.describe_services(cluster="shop", services=["web", "shop-api"])["services"]}
+    assert statuses["web"] == "ACTIVE"
+    assert statuses["shop-api"] in ("DRAINING", "INACTIVE")
+
+
+@pytest.mark.asyncio
+async def test_invalid_spec_is_stalled_without_any_aws_call(kube, local, run_operator):
+    calls = CallLog()
+    config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=0.5, call_log=calls)
+    async with run_operator(kube.url, config):
+        await kube.create("EcsCluster", "shop", {**CLUSTER, "capacityProvider": ["FARGATE"]})
+
+        async def stalled():
+            conditions = {c["type"]: c for c in (await kube.status("EcsCluster", "shop")).get("conditions", [])}
+            return conditions.get("Stalled") if conditions.get("Stalled", {}).get("status") == "True" else None
+        condition = await kube.wait_for(stalled, what="Stalled")
+        assert condition["reason"] == "InvalidSpec"
+        assert "capacityProvider" in condition["message"] and "unknown field" in condition["message"]
+        assert any(e.get("reason") == "InvalidSpec" for e in kube.events())
+        await kube.delete("EcsCluster", "shop")
+        await kube.wait_for(lambda: _absent(kube), what="deleted")
+    assert calls.total() == 0, calls.calls
+
+
+async def _absent(kube):
+    return await kube.get("EcsCluster", "shop") is None
