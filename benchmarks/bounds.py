@@ -2,7 +2,8 @@
 
 Lower bound from the API batch limits: DescribeClusters 100 a call, DescribeServices 10 a call
 (per cluster), ListRules 100 a page, DescribeTaskDefinition one family a call, ListTargetsByRule
-and ListTagsForResource one rule a call (rule tags are drift-checked). Writes: one per resource
+and ListTagsForResource one rule a call (rule tags are drift-checked), DescribeScalableTargets 50 services a call (desiredCount
+ownership). Writes: one per resource
 created or changed. Warm scenarios assume a live event stream, so an unchanged fleet needs no read.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from math import ceil
 
+from reconciler.observed.autoscaling import RESOURCE_IDS_MAX
 from reconciler.observed.batching import DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, LIST_RULES_PAGE
 
 from .fleet import FleetShape
@@ -24,6 +26,7 @@ def _reads(shape: FleetShape) -> Counter:
         ("events", "ListRules"): max(1, ceil(shape.scheduled / LIST_RULES_PAGE)),
         ("events", "ListTargetsByRule"): shape.scheduled,
         ("events", "ListTagsForResource"): shape.scheduled,
+        ("application-autoscaling", "DescribeScalableTargets"): ceil(shape.services / RESOURCE_IDS_MAX),
     })
 
 
@@ -35,6 +38,7 @@ def _per_resource_reads(shape: FleetShape) -> Counter:
         ("events", "DescribeRule"): shape.scheduled,
         ("events", "ListTargetsByRule"): shape.scheduled,
         ("events", "ListTagsForResource"): shape.scheduled,
+        ("application-autoscaling", "DescribeScalableTargets"): shape.services,
     })
 
 
@@ -60,6 +64,9 @@ def bounds(scenario: str, shape: FleetShape) -> tuple[Counter, Counter]:
         return Counter(), _per_resource_reads(shape)
     if scenario == "image_change_plan":
         return Counter(), _per_resource_reads(shape)
+    if scenario == "warm_resync_after_change":
+        # Events name the family and the service that the apply changed: one read each.
+        return Counter({("ecs", "DescribeTaskDefinition"): 1, ("ecs", "DescribeServices"): 1}), _per_resource_reads(shape)
     if scenario == "image_change_apply":
         return Counter(IMAGE_CHANGE_WRITES), Counter(IMAGE_CHANGE_WRITES)
     if scenario == "cold_apply":

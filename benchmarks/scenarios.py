@@ -109,7 +109,9 @@ def run(shape: FleetShape, workdir: str | Path | None = None, settle_seconds: fl
         log = CallLog()
         engine = Engine(Clients(settings, log), options, RevisionCache())
         with measure(log, {}) as raw:
+            cpu = time.process_time()
             observed = engine.observe(desired)
+            raw["observe_cpu_s"] = round(time.process_time() - cpu, 3)
             plan = engine.plan(desired, observed)
         raw.update(pending=len(plan.pending), summary=plan.summary())
         done("cold_plan", raw)
@@ -117,12 +119,13 @@ def run(shape: FleetShape, workdir: str | Path | None = None, settle_seconds: fl
         # 3. warm resync: event stream live, nothing changed
         stream_log = CallLog()
         warm = WarmObserver(engine, desired, observed, Clients(settings, stream_log), instance=INSTANCE)
+        warm.last_plan = plan  # the cold plan is the warm path's starting point
         try:
             warm.settle()
             stream_log.reset()
             with measure(log, {}) as raw:
                 plan = warm.plan(desired)
-            raw.update(pending=len(plan.pending), refreshed=warm.refreshed,
+            raw.update(pending=len(plan.pending), refreshed=warm.refreshed, replanned=warm.replanned,
                        consumer_calls=dict(stream_log.by_operation()))
             done("warm_resync", raw)
 
@@ -131,7 +134,7 @@ def run(shape: FleetShape, workdir: str | Path | None = None, settle_seconds: fl
             changed = _load(files, timings)
             with measure(log, {}) as raw:
                 plan = warm.plan(changed)
-            raw.update(pending=len(plan.pending), refreshed=warm.refreshed,
+            raw.update(pending=len(plan.pending), refreshed=warm.refreshed, replanned=warm.replanned,
                        actions=[f"{a.action} {a.kind}/{a.name}" for a in plan.pending])
             done("image_change_plan", raw)
             with measure(log, {}) as raw:
@@ -142,7 +145,7 @@ def run(shape: FleetShape, workdir: str | Path | None = None, settle_seconds: fl
             warm.settle()
             with measure(log, {}) as raw:
                 plan = warm.plan(changed)
-            raw.update(pending=len(plan.pending), refreshed=warm.refreshed)
+            raw.update(pending=len(plan.pending), refreshed=warm.refreshed, replanned=warm.replanned)
             done("warm_resync_after_change", raw)
         finally:
             warm.close()

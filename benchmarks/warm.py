@@ -4,8 +4,14 @@ This is what the controller's resync does between full re-reads, built from the 
 the EventBridge rule + SQS queue (`setup_event_stream`), the `EventConsumer` thread filling an
 `EventCache`, and `StateReader.refresh`, which re-reads only the keys the events marked dirty plus
 the resources whose manifests changed (and those that depend on them). Nothing else is read: a
-resource no event touched is taken from the cache. Missed events are the periodic full resync's
-job (the cold plan), which this path does not replace.
+resource no event touched is taken from the cache.
+
+Planning is incremental too. An action is a function of the manifest, the observed resource and,
+for services and scheduled tasks, the task definition and cluster they reference; when none of
+those changed, the previous action stands. So only the affected resources (plus the task
+definitions and clusters they reference, which the planner needs to resolve revisions) are planned
+again, and the rest of the plan is carried over. Missed events are the periodic full resync's job
+(the cold plan), which this path does not replace.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import time
 from typing import Any
 
 from reconciler.aws import Clients
-from reconciler.desired.loader import DesiredState
+from reconciler.desired.loader import DesiredState, Located
 from reconciler.desired.references import cluster_name
 from reconciler.engine import Engine
 from reconciler.observed.consumer import EventConsumer, start_consumer_thread
@@ -56,6 +62,8 @@ class WarmObserver:
         self.consumer = EventConsumer(stream_clients, info["queue_url"], self.cache, self._on_dirty, wait_seconds=1)
         self._thread, self._stop = start_consumer_thread(self.consumer, name="bench-events")
         self.refreshed = 0
+        self.replanned = 0
+        self.last_plan: Plan | None = None
 
     def _on_dirty(self, keys: set) -> None:
         with self._lock:
@@ -79,11 +87,38 @@ class WarmObserver:
             return keys
 
     def plan(self, desired: DesiredState) -> Plan:
-        """Refresh what events or manifest edits point at, then plan against the cached state."""
+        """Refresh what events or manifest edits point at, then plan those again; carry the rest over."""
         keys = self.take_dirty() | changed_keys(self.desired, desired)
         self.refreshed = self.engine.reader.refresh(self.state, desired, keys)
         self.desired = desired
-        return self.engine.plan(desired, self.state)
+        previous = {(a.kind, a.name): a for a in self.last_plan.actions} if self.last_plan else None
+        affected = {(k[0], k[-1]) for k in keys}
+        if previous is None or any(r.key not in previous for r in desired.resources):
+            plan = self.engine.plan(desired, self.state)
+            self.replanned = len(desired)
+        else:
+            plan = self._replan(desired, affected, previous)
+        self.last_plan = plan
+        return plan
+
+    def _replan(self, desired: DesiredState, affected: set, previous: dict) -> Plan:
+        # A task definition or cluster that changed also changes what its users plan.
+        for r in desired.of_kind("Service") + desired.of_kind("ScheduledTask"):
+            spec = r.manifest.spec
+            if ("TaskDefinition", spec.taskDefinition) in affected or ("Cluster", cluster_name(spec.cluster)) in affected:
+                affected.add(r.key)
+        needed: list[Located] = []
+        for r in desired.resources:
+            if r.key in affected:
+                needed.append(r)
+                if r.manifest.KIND in ("Service", "ScheduledTask"):
+                    for dep in (("TaskDefinition", r.manifest.spec.taskDefinition),
+                                ("Cluster", cluster_name(r.manifest.spec.cluster))):
+                        if desired.get(*dep) is not None and desired.get(*dep) not in needed:
+                            needed.append(desired.get(*dep))
+        self.replanned = len(needed)
+        fresh = {(a.kind, a.name): a for a in self.engine.plan(DesiredState(needed), self.state).actions} if needed else {}
+        return Plan([fresh.get(r.key) or previous[r.key] for r in desired.resources])
 
     def close(self) -> None:
         self._stop.set()

@@ -173,7 +173,7 @@ def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: 
             with RolloutProgress() as progress:
                 statuses = engine.wait(applied, timeout=timeout, poll=0.5 if state.local or _is_local(state) else 5.0,
                                        on_progress=progress.update)
-            click.echo(f"{len(statuses)} service(s) reached steady state.")
+            click.echo(f"\n{len(statuses)} service(s) reached steady state.")
 
 
 def _is_local(state: Context) -> bool:
@@ -207,6 +207,9 @@ cli.add_command(_run_command)
 
 from .operator.command import operator  # noqa: E402
 cli.add_command(operator)
+
+from .export import export as _export_command  # noqa: E402
+cli.add_command(_export_command)
 
 
 def main() -> None:

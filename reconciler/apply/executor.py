@@ -143,7 +143,7 @@ class Applier:
 
     def _create_task_definition(self, action: Action) -> str:
         fields = {top_field(c.path) for c in action.changes}
-        if action.observed is not None and fields == {"tags"}:
+        if action.observed is not None and fields <= {"tags"}:  # tags only, or adoption alone
             arn = action.observed.arn
             self._sync_ecs_tags(arn, action, action.observed.tags)
             return arn

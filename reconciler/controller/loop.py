@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -59,6 +60,7 @@ class ControllerConfig:
     state_file: str | None = None
     cache_dir: str | None = None
     workdir: str | None = None
+    events_wait_seconds: int = 5  # SQS long poll; also bounds how long stop waits for the consumer
     rollout_poll: float = 5.0  # re-check services that are rolling out this often
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
@@ -127,9 +129,9 @@ class Controller:
         self.queue.add(RECONCILE)
         self._workers = run_workers(self.queue, max(1, self.config.concurrency), self._handle, self._stop)
         if self.git is not None:
-            self._spawn("git-source", self.git.watch, self._stop, lambda _snap: self._on_source_change())
+            self._spawn("git-source", self.git.watch, self._stop, self._on_source_change)
         else:
-            self._spawn("directory-source", self.directory.watch, self._stop, lambda _snap: self._on_source_change())
+            self._spawn("directory-source", self.directory.watch, self._stop, self._on_source_change)
         self._spawn("resync", self._resync_loop)
         if self.config.events_queue:
             self._start_consumer()
@@ -230,7 +232,7 @@ class Controller:
             desired = load_manifests([str(path)])
         except InvalidManifests as exc:
             self._manifest_dir = path if path.is_dir() else path.parent
-            errors = [str(e).replace(str(path) + "/", "") for e in exc.errors]
+            errors = [_safe_error(str(e).replace(str(path) + "/", ""), e.path) for e in exc.errors]
             self.metrics.source_errors.inc()
             self._source_failed(f"revision {revision[:12]} rejected: " + "; ".join(errors))
             return False
@@ -245,12 +247,10 @@ class Controller:
         self.status.update(source_error=message)
         log.error("source error: %s", message, extra={"revision": self._seen_revision})
 
-    def _on_source_change(self) -> None:
-        try:
-            self.refresh_source()
-        except (GitSourceError, OSError) as exc:
-            self._source_failed(str(exc))
-            return
+    def _on_source_change(self, snap: Any) -> None:
+        """A watcher saw a new revision (git commit or directory content hash)."""
+        if snap.revision != self._seen_revision:
+            self._load(snap.revision, Path(snap.path))
         self.trigger()
 
     def _resync_loop(self) -> None:
@@ -269,7 +269,7 @@ class Controller:
         from ..observed.event_cache import EventCache
 
         self.consumer = EventConsumer(self.clients, self.config.events_queue, EventCache(), self._on_dirty,
-                                      wait_seconds=5)
+                                      wait_seconds=self.config.events_wait_seconds)
         self._spawn("event-consumer", self.consumer.run, self._stop)
 
     def _on_dirty(self, keys: set) -> None:
@@ -445,6 +445,16 @@ class Controller:
         tmp = Path(path).with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, indent=2))
         tmp.replace(path)
+
+
+def _safe_error(message: str, path: str | None) -> str:
+    """Drop the offending value from errors under environment/secrets: it may be a secret."""
+    if path and re.search(r"environment|secret", path, re.IGNORECASE):
+        return _GOT_VALUE.sub("", message)
+    return message
+
+
+_GOT_VALUE = re.compile(r"\s*\(got .*\)$")
 
 
 def _rolling_out(action: Action) -> bool:

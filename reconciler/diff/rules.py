@@ -76,3 +76,10 @@ def family_revision(value: str | None) -> str | None:
     if isinstance(value, str) and value.startswith("arn:") and ":task-definition/" in value:
         return value.split(":task-definition/", 1)[1]
     return value
+
+
+def resolve_family(ref: str | None, latest: str | None) -> str | None:
+    """A bare family means its latest ACTIVE revision: `web` with latest `web:7` -> `web:7`."""
+    if isinstance(ref, str) and ":" not in ref and isinstance(latest, str) and latest.split(":", 1)[0] == ref:
+        return latest
+    return ref

@@ -8,7 +8,7 @@ from ..desired.shapes import service_model
 from .rules import arn_name, as_set, family_revision, fill, keyed, prune_empty, project
 
 REQUEST_FIELDS = [m for m in service_model("ecs").operation_model("CreateService").input_shape.members
-                  if m not in ("serviceName", "clientToken", "tags", "role")]
+                  if m not in ("serviceName", "clientToken", "tags")]
 UPDATABLE_FIELDS = set(service_model("ecs").operation_model("UpdateService").input_shape.members) - {"cluster", "service", "forceNewDeployment"}
 
 SERVICE_DEFAULTS = {
@@ -26,10 +26,15 @@ SERVICE_DEFAULTS = {
 # Fields whose value AWS chooses when the manifest leaves them out (from the cluster, the account or
 # an autoscaler): compared only when the manifest sets them.
 SERVER_CHOSEN_WHEN_UNSET = ("desiredCount", "availabilityZoneRebalancing", "launchType", "capacityProviderStrategy",
-                            "healthCheckGracePeriodSeconds", "platformVersion")
+                            "healthCheckGracePeriodSeconds", "platformVersion", "role")
 
 
 DEFAULT_CLUSTER = "default"
+
+
+def _role_name(value: str | None) -> str | None:
+    """`role` may be a name or an ARN (with a path); DescribeServices returns `roleArn`."""
+    return value.rsplit("/", 1)[-1] if isinstance(value, str) and value else None
 
 
 def _service_connect_from_deployment(body: dict[str, Any], svc: dict[str, Any]) -> None:
@@ -56,6 +61,7 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
         svc["cluster"] = spec["clusterArn"]
     _service_connect_from_deployment(spec, svc)
     svc["cluster"] = arn_name(svc.get("cluster")) or DEFAULT_CLUSTER
+    svc["role"] = _role_name(svc.get("role") or spec.get("roleArn"))
     svc["taskDefinition"] = family_revision(svc.get("taskDefinition"))
     fill(svc, SERVICE_DEFAULTS)
     if _uses_fargate(svc):

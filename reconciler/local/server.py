@@ -29,6 +29,13 @@ ACCOUNT_ID = "123456789012"
 ROLES = {"ecsTaskExecutionRole": "ecs-tasks.amazonaws.com", "ecsEventsRole": "events.amazonaws.com"}
 
 
+class _QuietRequestHandler(MotoRequestHandler):
+    """No access log line per request: the endpoint serves thousands of calls in a benchmark."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 class _Server(ThreadedMotoServer):
     """moto's threaded server with the WSGI app wrapped to bind requests to the endpoint."""
 
@@ -44,7 +51,7 @@ class _Server(ThreadedMotoServer):
             with fidelity.bind(endpoint):
                 return list(app(environ, start_response))
 
-        self._server = make_server(self._ip_address, self._port, bound_app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(self._ip_address, self._port, bound_app, True, request_handler=_QuietRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
 

@@ -79,12 +79,13 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}: {getattr(predicate, 'last', None)}")
 
 
 def converged_at(server, revision: str):
     def check():
         doc = status(server)
+        check.last = doc
         states = {r["state"] for r in doc["resources"]}
         return doc if doc["revision"] == revision and states == {"in-sync"} else None
     return check
@@ -206,7 +207,7 @@ def test_drift_reported_without_self_heal_healed_with_it_and_metrics(local, loca
         families = {f.name: f for f in text_string_to_metric_families(body.decode())}
         for name in ("ecs_reconciler_reconcile_duration_seconds", "ecs_reconciler_resources",
                      "ecs_reconciler_drift_detected", "ecs_reconciler_drift_healed", "ecs_reconciler_aws_calls",
-                     "ecs_reconciler_event_lag_seconds", "ecs_reconciler_applied_revision"):
+                     "ecs_reconciler_event_lag_seconds", "ecs_reconciler_applied_revision_info"):
             assert name in families, name
         samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
         assert samples[("ecs_reconciler_drift_healed_total", (("kind", "Service"),))] == 1
@@ -252,3 +253,33 @@ def test_prune_only_when_enabled_and_suspend_blocks_writes(local, local_clients,
     services = ecs.describe_services(cluster="shop", services=["shop-worker"])["services"]
     assert not services or services[0]["status"] != "ACTIVE"
     assert not plan_of(local_clients, source).has_changes
+
+
+def test_event_stream_dirty_key_triggers_a_heal(local, local_clients, tmp_path):
+    from reconciler.observed.event_plumbing import setup_event_stream
+
+    source = tmp_path / "manifests"
+    source.mkdir()
+    for name in ("cluster.yaml", "web.yaml"):
+        shutil.copy(MANIFESTS / name, source / name)
+    stream = setup_event_stream(local_clients)
+    ecs = local.client("ecs")
+    controller = make(local_clients, tmp_path, str(source), resync_period=600, events_queue=stream["queue_url"],
+                      events_wait_seconds=1)
+    with build_server(controller) as server:
+        controller.start()
+        try:
+            revision = wait_for(lambda: controller.status.document()["revision"], what="first load")
+            wait_for(converged_at(server, revision), what="first apply")
+            arn = ecs.update_service(cluster="shop", service="shop-web", desiredCount=4)["service"]["serviceArn"]
+            time.sleep(1.0)  # no resync or rollout re-check is due: only an event can explain a heal
+            assert ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 4
+            detail = {"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE",
+                      "clusterArn": arn.split(":service/")[0] + ":cluster/shop"}
+            sent = local_clients.events.put_events(Entries=[{"Source": "aws.ecs", "DetailType": "ECS Service Action",
+                                                             "Resources": [arn], "Detail": json.dumps(detail)}])
+            assert sent["FailedEntryCount"] == 0
+            wait_for(lambda: ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 2,
+                     timeout=15, what="event-triggered heal")
+        finally:
+            controller.stop()

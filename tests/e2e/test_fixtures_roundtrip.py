@@ -8,8 +8,9 @@ import copy
 import pytest
 
 from reconciler.engine import Engine, EngineOptions
+from reconciler.export import export_documents, task_definition_document
 
-from fixture_manifests import ADJUSTMENTS, desired_state, fixture_files, manifests_for
+from fixture_manifests import ADJUSTMENTS, CLUSTER, desired_state, fixture_files, manifests_for
 
 ALL = fixture_files("taskdefs") + fixture_files("services")
 
@@ -30,6 +31,16 @@ def test_fixture_applies_then_plans_clean(engine, name):
     assert {a.action for a in first.actions} == {"create"}
     engine.apply(first)
     assert _pending(engine.plan(desired)) == {}
+    # Exported back (defaults stripped), the same resources still plan clean.
+    exported = export_documents(engine.clients, CLUSTER)
+    if name.startswith("taskdefs/"):  # no service runs it, so export it on its own
+        described = engine.clients.ecs.describe_task_definition(taskDefinition="fixture", include=["TAGS"])
+        exported.append(task_definition_document(described["taskDefinition"], described.get("tags")))
+    expected = [d for d in manifests_for(name)
+                if d["kind"] != "TaskDefinition" or all("taskDefinition" in s["spec"] for s in manifests_for(name)
+                                                        if s["kind"] == "Service")]
+    assert sorted(d["kind"] for d in exported) == sorted(d["kind"] for d in expected)
+    assert _pending(engine.plan(desired_state(exported))) == {}
 
 
 def test_every_adjustment_names_an_existing_fixture_and_a_reason():

@@ -1,7 +1,8 @@
 """kmock as the Kubernetes API (over HTTP on 127.0.0.1) and the operator run in-process against it.
 
 kmock's emulator stores objects and serves list/watch/patch/delete with finalizers; it does not
-assign `metadata.uid` or `metadata.generation` (the API server's job), so `Kube.create` and
+assign `metadata.uid`, `generation` or `resourceVersion` (kopf sends JSON-patch `test` ops on
+the latter), so `Kube.create` and
 `Kube.patch_spec` set them as the API server would.
 """
 
@@ -24,6 +25,19 @@ from reconciler.operator.crds import CRD_KINDS, GROUP, VERSION, plural
 from reconciler.operator.handlers import OperatorConfig, build_registry
 
 
+class Emulator(kmock.KubernetesEmulator):
+    """kmock's emulator, naming objects created with only `generateName` (kopf's Events) as the
+    API server does; kmock keys objects by name and would answer 409 to the second one."""
+
+    async def _handle(self, request):
+        data = request.data if request.resource is not None and request.action == kmock.action.CREATE else None
+        if isinstance(data, dict) and isinstance(data.get("metadata"), dict):
+            meta = data["metadata"]
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = meta["generateName"] + uuid.uuid4().hex[:8]
+        return await super()._handle(request)
+
+
 class Kube:
     def __init__(self, emulator: kmock.KubernetesEmulator, url: str, session: aiohttp.ClientSession):
         self.emulator, self.url, self.session = emulator, url, session
@@ -34,7 +48,8 @@ class Kube:
 
     async def create(self, crd_kind: str, name: str, spec: dict[str, Any]) -> None:
         body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": crd_kind,
-                "metadata": {"name": name, "namespace": "default", "uid": str(uuid.uuid4()), "generation": 1},
+                "metadata": {"name": name, "namespace": "default", "uid": str(uuid.uuid4()), "generation": 1,
+                             "resourceVersion": "1"},
                 "spec": spec}
         async with self.session.post(self.path(crd_kind), json=body) as response:
             assert response.status < 300, await response.text()
@@ -74,12 +89,16 @@ class Kube:
 
 @pytest_asyncio.fixture
 async def kube():
-    emulator = kmock.KubernetesEmulator()
+    emulator = Emulator()
     async with emulator, kmock.Server(emulator) as server, aiohttp.ClientSession() as session:
         for crd_kind in CRD_KINDS:
             emulator.resources[f"{GROUP}/{VERSION}/{plural(crd_kind)}"] = kmock.ResourceInfo(
                 kind=crd_kind, singular=crd_kind.lower(), namespaced=True, subresources={"status"},
                 verbs={"list", "watch", "get", "patch", "create", "delete"})
+        # kopf waits to discover namespaces before it watches anything. kmock cannot parse the
+        # cluster-level /api/v1/namespaces URL, so the operator runs with scanning disabled (below).
+        emulator.resources["v1/namespaces"] = kmock.ResourceInfo(kind="Namespace", namespaced=False,
+                                                                 verbs={"list", "watch", "get"})
         emulator.resources["v1/events"] = kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create"})
         yield Kube(emulator, str(server.url).rstrip("/"), session)
 
@@ -95,10 +114,12 @@ async def running_operator(url: str, config: OperatorConfig):
 
     stop, ready = threading.Event(), threading.Event()
     errors: list[BaseException] = []
+    settings = operator_settings()
+    settings.scanning.disabled = True  # take the named namespace as existing; see the fixture above
 
     def main() -> None:
         try:
-            asyncio.run(kopf.operator(registry=registry, settings=operator_settings(), standalone=True,
+            asyncio.run(kopf.operator(registry=registry, settings=settings, standalone=True,
                                       namespaces=["default"], stop_flag=stop, ready_flag=ready))
         except BaseException as exc:  # surfaced by the test below
             errors.append(exc)

@@ -60,8 +60,12 @@ async def test_objects_converge_update_drift_heal_and_delete(kube, local, run_op
 
         # Out-of-band scaling is reported, not healed, without self-heal.
         ecs.update_service(cluster="shop", service="web", desiredCount=3)
-        drifted = await synced(kube, "EcsService", "web", drifted=True)
-        assert "spec.desiredCount" in drifted["driftedPaths"]
+
+        async def count_drift():
+            status = await kube.status("EcsService", "web")
+            return status if "spec.desiredCount" in status.get("driftedPaths", []) else None
+        drifted = await kube.wait_for(count_drift, what="desiredCount drift")
+        assert drifted["drifted"] is True
         assert ecs.describe_services(cluster="shop", services=["web"])["services"][0]["desiredCount"] == 3
 
     config.self_heal = True

@@ -1,0 +1,104 @@
+"""The benchmark scenarios on a reduced fleet: call counts are deterministic, so they are asserted
+exactly (never wall times). Same code as `make bench`, endpoint in its own process."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from benchmarks.bounds import bounds
+from benchmarks.fleet import FleetShape
+from benchmarks.scenarios import run
+from reconciler.aws import AwsSettings, CallLog, Clients
+from reconciler.ratelimit import Bucket, RateLimiter, TokenBucket, action_class, parse_limits, projected_seconds
+
+SHAPE = FleetShape(clusters=2, services=40, scheduled=10)
+
+
+@pytest.fixture(scope="module")
+def results():
+    out = run(SHAPE)
+    return {r["scenario"]: r for r in out["scenarios"]}
+
+
+def _ecs_and_events(calls: dict[str, int]) -> dict[str, int]:
+    return {op: n for op, n in calls.items() if op.startswith(("ecs:", "events:"))}
+
+
+def test_cold_plan_and_apply_hit_the_batch_lower_bound(results):
+    plan = results["cold_plan"]
+    assert plan["pending"] == 0, plan["summary"]
+    expected = {f"{s}:{o}": n for (s, o), n in bounds("cold_plan", SHAPE)[0].items()}
+    assert plan["calls"] == expected
+    assert expected["ecs:DescribeServices"] == 4 and expected["ecs:DescribeTaskDefinition"] == 50
+    assert plan["ratio_to_lower_bound"] == 1.0
+    assert plan["per_resource_reader"] > plan["calls_total"]
+
+    apply = results["cold_apply"]
+    assert apply["pending"] == 2 + 50 + 40 + 10  # clusters, families, services, rules
+    writes = {op: n for op, n in apply["calls"].items() if not op.split(":")[1].startswith(("Describe", "List"))}
+    assert writes == {"ecs:CreateCluster": 2, "ecs:RegisterTaskDefinition": 50, "ecs:CreateService": 40,
+                      "events:PutRule": 10, "events:PutTargets": 10}
+
+
+def test_warm_paths_read_only_what_changed(results):
+    warm = results["warm_resync"]
+    assert warm["pending"] == 0 and warm["refreshed"] == 0 and warm["replanned"] == 0
+    assert warm["calls"] == {}  # nothing re-read or re-planned: the event stream saw no change
+
+    plan = results["image_change_plan"]
+    assert sorted(plan["actions"]) == ["replace TaskDefinition/svc-0000", "update Service/svc-0000"] or \
+        sorted(plan["actions"]) == ["update Service/svc-0000", "update TaskDefinition/svc-0000"]
+    assert _ecs_and_events(plan["calls"]) == {"ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1}
+    assert plan["calls_total"] <= 5
+    # The family and the service again, plus the cluster the planner resolves the service against.
+    assert plan["replanned"] == 3
+
+    apply = results["image_change_apply"]
+    assert apply["calls"] == {"ecs:RegisterTaskDefinition": 1, "ecs:UpdateService": 1}
+
+    # The apply's own events come back and mark exactly the family and the service for a re-read.
+    after = results["warm_resync_after_change"]
+    assert after["pending"] == 0 and after["calls_total"] <= 5
+    assert _ecs_and_events(after["calls"]) == {"ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1}
+
+
+def test_token_bucket_waits_once_the_burst_is_spent():
+    now = [0.0]
+    slept: list[float] = []
+    bucket = TokenBucket(Bucket(capacity=3, refill=2), clock=lambda: now[0], sleep=slept.append)
+    assert [bucket.acquire() for _ in range(3)] == [0, 0, 0]
+    assert bucket.acquire() == pytest.approx(0.5)  # fourth token: half a second at 2/s
+    assert bucket.acquire() == pytest.approx(1.0)  # and the next one queues behind it
+    now[0] = 10.0  # long idle: refilled to capacity, not beyond
+    assert [bucket.acquire() for _ in range(3)] == [0, 0, 0]
+    assert bucket.acquire() > 0
+    assert slept == pytest.approx([0.5, 1.0, 0.5])
+
+
+def test_limits_are_classified_configurable_and_projected():
+    assert action_class("ecs", "DescribeClusters") == "ecs:cluster-read"
+    assert action_class("ecs", "DescribeServices") == "ecs:service-read"
+    assert action_class("eventbridge", "ListRules") == "events:read"
+    assert parse_limits("ecs:service-read=10/5, events:read=1/1") == {
+        "ecs:service-read": Bucket(10, 5), "events:read": Bucket(1, 1)}
+    with pytest.raises(ValueError):
+        parse_limits("ecs:service-read=fast")
+    # 90 cluster reads against 50 burst at 20/s: the last waits 2 s; other classes run alongside.
+    projected = projected_seconds(Counter({("ecs", "DescribeClusters"): 90, ("ecs", "DescribeServices"): 10}))
+    assert projected["seconds"] == pytest.approx(2.0)
+
+
+def test_clients_take_a_token_before_every_request(local, monkeypatch):
+    slept: list[float] = []
+    limiter = RateLimiter({"ecs:cluster-read": Bucket(2, 100)}, clock=lambda: 0.0, sleep=slept.append)
+    clients = Clients(AwsSettings(region="us-east-1", endpoint_url=local.url), CallLog(), limiter=limiter)
+    for _ in range(4):
+        clients.ecs.describe_clusters(clusters=["none"])
+    assert slept == pytest.approx([0.01, 0.02])
+    assert limiter.waited["ecs:cluster-read"] == pytest.approx(0.03)
+    # Without an explicit limiter a local endpoint is not throttled; AWS endpoints get the defaults.
+    assert Clients(AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:1"), CallLog()).limiter is None
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    assert isinstance(Clients(AwsSettings(region="us-east-1"), CallLog()).limiter, RateLimiter)
