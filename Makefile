@@ -23,5 +23,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+crds: $(STAMP)
+	$(BIN)/python -m reconciler.operator.crds --output helm/crds/
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

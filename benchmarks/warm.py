@@ -36,16 +36,21 @@ STREAM_NAME = "ecs-reconciler-bench"
 def changed_keys(old: DesiredState | None, new: DesiredState) -> set[tuple[str, str]]:
     """Resources whose manifest was added, removed or edited, plus services and scheduled tasks that
     reference a changed cluster or task definition (their desired revision moves with it)."""
-    def forms(state: DesiredState | None) -> dict[tuple[str, str], Any]:
-        return {r.key: r.manifest.model_dump(mode="json") for r in state.resources} if state else {}
-
-    before, after = forms(old), forms(new)
-    changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+    if old is new:
+        return set()  # the source did not reload: no manifest changed
+    before = {r.key: r for r in old.resources} if old else {}
+    after = {r.key: r for r in new.resources}
+    changed = {k for k in before.keys() | after.keys()
+               if k not in before or k not in after or (before[k] is not after[k] and _form(before[k]) != _form(after[k]))}
     for r in new.of_kind("Service") + new.of_kind("ScheduledTask"):
         spec = r.manifest.spec
         if ("TaskDefinition", spec.taskDefinition) in changed or ("Cluster", cluster_name(spec.cluster)) in changed:
             changed.add(r.key)
     return changed
+
+
+def _form(item: Located) -> Any:
+    return item.manifest.model_dump(mode="json")
 
 
 class WarmObserver:

@@ -101,6 +101,7 @@ class Clients:
             limiter = RateLimiter.from_env()
         self.limiter = limiter
         self._clients: dict[str, Any] = {}
+        self._service_names: dict[str, str] = {}  # event-name service id ("eventbridge") -> name ("events")
         self._lock = threading.Lock()
         session_kwargs: dict[str, Any] = {"region_name": self.settings.resolved_region()}
         if self.settings.profile:
@@ -124,14 +125,14 @@ class Clients:
     def _on_before_send(self, request: Any = None, event_name: str = "", **kwargs: Any) -> None:
         parts = event_name.split(".")
         if len(parts) >= 3:
-            self.call_log.record_attempt(parts[1], parts[2])
+            self.call_log.record_attempt(self._service_names.get(parts[1], parts[1]), parts[2])
             if self.limiter is not None:
                 self.limiter.acquire(parts[1], parts[2])  # every attempt waits for a token
 
     def _on_after_call_error(self, exception: Exception | None = None, event_name: str = "", **kwargs: Any) -> None:
         parts = event_name.split(".")
         if len(parts) >= 3:
-            self.call_log.record_error(parts[1], parts[2], type(exception).__name__)
+            self.call_log.record_error(self._service_names.get(parts[1], parts[1]), parts[2], type(exception).__name__)
 
     def client(self, service: str, *, retries: bool = True) -> Any:
         """A shared client. `retries=False` gives one that never re-sends a request by itself, for
@@ -139,14 +140,15 @@ class Clients:
         key = f"{service}{'' if retries else ':once'}"
         with self._lock:
             if key not in self._clients:
+                # total_max_attempts counts the first attempt too (botocore's max_attempts counts retries).
                 config = botocore.config.Config(
-                    retries={"mode": "adaptive", "max_attempts": self.settings.max_attempts if retries else 1},
+                    retries={"mode": "adaptive", "total_max_attempts": self.settings.max_attempts if retries else 1},
                     max_pool_connections=32,
                     user_agent_extra="ecs-reconciler",
                 )
-                self._clients[key] = self._session.client(
-                    service, endpoint_url=self.settings.resolved_endpoint(), config=config
-                )
+                client = self._session.client(service, endpoint_url=self.settings.resolved_endpoint(), config=config)
+                self._service_names[client.meta.service_model.service_id.hyphenize()] = service
+                self._clients[key] = client
             return self._clients[key]
 
     @property

@@ -102,3 +102,29 @@ def test_clients_take_a_token_before_every_request(local, monkeypatch):
     assert Clients(AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:1"), CallLog()).limiter is None
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     assert isinstance(Clients(AwsSettings(region="us-east-1"), CallLog()).limiter, RateLimiter)
+
+
+def test_refresh_reads_one_resource_per_key_and_plans_the_same(local):
+    from reconciler.desired.loader import load_manifests
+    from reconciler.engine import Engine, EngineOptions
+
+    desired = load_manifests(["manifests"])
+    log = CallLog()
+    engine = Engine(Clients(AwsSettings(region="us-east-1", endpoint_url=local.url), log), EngineOptions())
+    engine.apply(engine.plan(desired))
+    state = engine.observe(desired)
+    before = {(a.kind, a.name): a.action for a in engine.plan(desired, state).actions}
+    assert set(before.values()) == {"none"}
+    log.reset()
+    keys = {("ScheduledTask", "shop-nightly-report"), ("Service", "shop", "shop-web"), ("TaskDefinition", "shop-web"),
+            ("Cluster", "shop"), ("Service", "shop", "not-in-manifests")}
+    assert engine.reader.refresh(state, desired, keys) == 4
+    assert log.by_operation() == {"ecs:DescribeClusters": 1, "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
+                                  "events:DescribeRule": 1, "events:ListTagsForResource": 1,
+                                  "events:ListTargetsByRule": 1}
+    assert {(a.kind, a.name): a.action for a in engine.plan(desired, state).actions} == before
+    # A resource deleted behind our back disappears from the state on refresh, and the plan recreates it.
+    ecs = local.client("ecs")
+    ecs.delete_service(cluster="shop", service="shop-web", force=True)
+    engine.reader.refresh(state, desired, {("Service", "shop", "shop-web")})
+    assert engine.plan(desired, state).get("Service", "shop-web").action == "create"
