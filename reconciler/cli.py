@@ -211,6 +211,9 @@ cli.add_command(operator)
 from .export import export as _export_command  # noqa: E402
 cli.add_command(_export_command)
 
+from .observed.events_command import events as _events_command  # noqa: E402
+cli.add_command(_events_command)
+
 
 def main() -> None:
     cli(prog_name="ecs-reconciler")
