@@ -150,9 +150,12 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 @click.option("--show-sensitive", is_flag=True, help="Show values of sensitive-looking environment variables.")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
 @click.option("--revision", help="Record this source revision (e.g. a git commit) in the ecs-reconciler.io/revision tag.")
+@click.option("--events-queue", envvar="ECS_RECONCILER_EVENTS_QUEUE",
+              help="Follow rollouts through this event-stream queue (see `events setup`); polling is the fallback.")
 @click.pass_obj
 def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: bool, timeout: float,
-          allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None) -> None:
+          allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None,
+          events_queue: str | None) -> None:
     """Converge AWS to the manifests."""
     from .report.progress import RolloutProgress
 
@@ -172,7 +175,8 @@ def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: 
         if wait and applied.services:
             with RolloutProgress() as progress:
                 statuses = engine.wait(applied, timeout=timeout, poll=0.5 if state.local or _is_local(state) else 5.0,
-                                       on_progress=progress.update)
+                                       on_progress=progress.update, events_queue=events_queue,
+                                       on_problem=lambda problem: click.echo(f"  warning: {problem}", err=True))
             click.echo(f"\n{len(statuses)} service(s) reached steady state.")
 
 

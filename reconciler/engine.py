@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .apply.executor import Applier, ApplyResult
+from .apply.rollout_events import RolloutEvents
 from .apply.wait import RolloutStatus, wait_for_services
 from .aws import Clients
 from .desired.loader import DesiredState
@@ -47,7 +48,11 @@ class Engine:
         return applier.apply(plan, allow_replace=self.options.allow_replace)
 
     def wait(self, result: ApplyResult, timeout: float = 600.0, poll: float = 2.0,
-             on_progress: Callable[[list[RolloutStatus]], None] | None = None) -> list[RolloutStatus]:
+             on_progress: Callable[[list[RolloutStatus]], None] | None = None, events_queue: str | None = None,
+             on_problem: Callable[[str], None] | None = None) -> list[RolloutStatus]:
+        """Follow the rollouts `result` started; through the event stream when `events_queue` is given."""
         if not result.services:
             return []
-        return wait_for_services(self.clients, result.services, timeout=timeout, poll=poll, on_progress=on_progress)
+        events = RolloutEvents(self.clients, events_queue) if events_queue else None
+        return wait_for_services(self.clients, result.services, timeout=timeout, poll=poll, on_progress=on_progress,
+                                 events=events, on_problem=on_problem)

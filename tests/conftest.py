@@ -75,3 +75,20 @@ def run_cli(local):
         return result.exit_code, result.stdout, result.stderr, PROCESS_CALL_LOG.writes()
 
     return run
+
+
+@pytest.fixture
+def emitting(local):
+    """The local endpoint with its event emitter on: ECS events reach EventBridge (and SQS rules)."""
+    from reconciler.local.events import EventEmitter
+
+    started = local.emitter is None
+    if started:
+        local.emitter = EventEmitter(local.url)
+        local.emitter.start()
+        local.scheduler.add_listener(local.emitter)
+    yield local
+    if started:
+        local.scheduler.remove_listener(local.emitter)
+        local.emitter.stop()
+        local.emitter = None

@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..aws import Clients
 from ..errors import ReconcileError
 from ..observed.batching import DESCRIBE_SERVICES_MAX, chunks
+
+if TYPE_CHECKING:
+    from .rollout_events import RolloutEvents
+
+# With the event stream, every service is still described at least this often (missed events).
+FALLBACK_POLLS = 10
 
 
 @dataclass
@@ -37,29 +43,63 @@ def rollout_status(service: dict) -> RolloutStatus:
 
 
 def wait_for_services(clients: Clients, services: list[tuple[str, str]], timeout: float = 600.0,
-                      poll: float = 2.0, on_progress: Callable[[list[RolloutStatus]], None] | None = None) -> list[RolloutStatus]:
-    """Poll DescribeServices (10 a call) until every service is steady; raise on failure or timeout."""
+                      poll: float = 2.0, on_progress: Callable[[list[RolloutStatus]], None] | None = None,
+                      events: "RolloutEvents | None" = None,
+                      on_problem: Callable[[str], None] | None = None) -> list[RolloutStatus]:
+    """Wait until every service is steady; raise on a failed deployment or on timeout.
+
+    Without `events`, DescribeServices (10 a call) every `poll` seconds. With `events`, services are
+    described when an event touches them, and all of them only every FALLBACK_POLLS polls; stopped
+    tasks and placement failures are passed to `on_problem` as they happen.
+    """
     pending = sorted(set(services))
     deadline = time.monotonic() + timeout
     statuses: dict[tuple[str, str], RolloutStatus] = {}
+    problems: list[str] = []
+    to_describe = set(pending)
+    rounds = 0
     while True:
-        by_cluster: dict[str, list[str]] = {}
-        for cluster, name in pending:
-            by_cluster.setdefault(cluster, []).append(name)
-        for cluster, names in by_cluster.items():
-            for batch in chunks(names, DESCRIBE_SERVICES_MAX):
-                for service in clients.ecs.describe_services(cluster=cluster, services=list(batch))["services"]:
-                    status = rollout_status(service)
-                    statuses[(cluster, status.name)] = status
+        _describe(clients, sorted(to_describe), statuses)
         if on_progress:
             on_progress(list(statuses.values()))
         failed = [s for s in statuses.values() if s.state == "FAILED"]
         if failed:
             raise ReconcileError("deployment failed: " + "; ".join(
-                f"{s.cluster}/{s.name}: {s.reason or 'rolled back'}" for s in failed))
+                f"{s.cluster}/{s.name}: {s.reason or 'rolled back'}" for s in failed) + _problem_text(problems))
         pending = [key for key in pending if not statuses.get(key) or not statuses[key].done]
         if not pending:
             return list(statuses.values())
         if time.monotonic() > deadline:
-            raise ReconcileError("timed out waiting for steady state: " + ", ".join(f"{c}/{n}" for c, n in pending))
-        time.sleep(poll)
+            raise ReconcileError("timed out waiting for steady state: " + ", ".join(f"{c}/{n}" for c, n in pending)
+                                 + _problem_text(problems))
+        rounds += 1
+        if events is None:
+            time.sleep(poll)
+            to_describe = set(pending)
+            continue
+        signals = events.poll(set(pending), wait_seconds=max(1, int(poll)))
+        for problem in signals.problems:
+            problems.append(problem)
+            if on_problem:
+                on_problem(problem)
+        if signals.failed:
+            raise ReconcileError("deployment failed: " + "; ".join(
+                f"{c}/{n}: {reason}" for (c, n), reason in sorted(signals.failed.items())) + _problem_text(problems))
+        to_describe = signals.touched & set(pending)
+        if rounds % FALLBACK_POLLS == 0:
+            to_describe = set(pending)
+
+
+def _describe(clients: Clients, services: list[tuple[str, str]], statuses: dict) -> None:
+    by_cluster: dict[str, list[str]] = {}
+    for cluster, name in services:
+        by_cluster.setdefault(cluster, []).append(name)
+    for cluster, names in by_cluster.items():
+        for batch in chunks(names, DESCRIBE_SERVICES_MAX):
+            for service in clients.ecs.describe_services(cluster=cluster, services=list(batch))["services"]:
+                status = rollout_status(service)
+                statuses[(cluster, status.name)] = status
+
+
+def _problem_text(problems: list[str]) -> str:
+    return ("\n  " + "\n  ".join(problems[-10:])) if problems else ""

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[dict], None]
 FAIL_MARKER = os.environ.get("ECS_LOCAL_FAIL_IMAGE", "fail-deploy")
 CIRCUIT_BREAKER_REASON = "ECS deployment circuit breaker: tasks failed to start."
+ESSENTIAL_EXIT_REASON = "Essential container in task exited"
 
 
 class Scheduler:
@@ -168,6 +169,11 @@ class _Step:
         self.svc.running_count, self.svc.pending_count = desired, 0
 
     def fail(self, primary: dict) -> None:
+        # Before a circuit breaker trips, ECS starts tasks whose essential container exits.
+        for _ in range(max(self.svc.desired_count, 1)):
+            task = f"arn:aws:ecs:{self.region}:{self.account}:task/{self.svc.cluster_name}/{uuid.uuid4().hex}"
+            self.task_event(task, primary, "STOPPED", ESSENTIAL_EXIT_REASON, stop_code="EssentialContainerExited",
+                            exit_code=1, container=self.essential_container(primary))
         primary.update(
             rolloutState="FAILED",
             rolloutStateReason=CIRCUIT_BREAKER_REASON,
@@ -184,6 +190,13 @@ class _Step:
         if breaker.get("enable") and breaker.get("rollback") and previous:
             self.svc.task_definition = previous["taskDefinition"]
             services.start_deployment(self.svc)
+
+    def essential_container(self, primary: dict) -> str:
+        try:
+            containers = self.backend.describe_task_definition(primary["taskDefinition"]).container_definitions
+        except Exception:
+            return ""
+        return next((c["name"] for c in containers if c.get("essential", True)), "")
 
     def steady(self) -> None:
         self.service_event(f"(service {self.svc.name}) has reached a steady state.")
@@ -209,7 +222,9 @@ class _Step:
         }
         self.emit("ECS Deployment State Change", detail, self.svc.arn)
 
-    def task_event(self, task: str, primary: dict, status: str, reason: str | None = None) -> None:
+    def task_event(self, task: str, primary: dict, status: str, reason: str | None = None,
+                   stop_code: str = "ServiceSchedulerInitiated", exit_code: int | None = None,
+                   container: str = "") -> None:
         now = iso()
         detail = {
             "clusterArn": self.svc.cluster_arn,
@@ -226,7 +241,10 @@ class _Step:
         if status == "RUNNING":
             detail["startedAt"] = now
         else:
-            detail.update(stoppedAt=now, stoppedReason=reason, stopCode="ServiceSchedulerInitiated")
+            detail.update(stoppedAt=now, stoppedReason=reason, stopCode=stop_code)
+            if exit_code is not None:
+                detail["containers"] = [{"name": container, "lastStatus": "STOPPED", "exitCode": exit_code,
+                                         "taskArn": task}]
         self.emit("ECS Task State Change", detail, task)
 
     def emit(self, detail_type: str, detail: dict, resource: str) -> None:

@@ -15,13 +15,8 @@ from reconciler.observed.consumer import EventConsumer
 from reconciler.observed.event_cache import EventCache
 
 
-def test_out_of_band_update_is_seen_through_events_with_one_describe(local, run_cli):
-    if local.emitter is None:
-        from reconciler.local.events import EventEmitter
-
-        local.emitter = EventEmitter(local.url)
-        local.emitter.start()
-        local.scheduler.add_listener(local.emitter)
+def test_out_of_band_update_is_seen_through_events_with_one_describe(emitting, run_cli):
+    local = emitting
     try:
         code, out, err, _ = run_cli("events", "setup")
         assert code == 0, err
