@@ -87,6 +87,12 @@ def test_unowned_resource_without_adopt_is_a_conflict_and_apply_writes_nothing(r
     code, out, err, _ = run_cli("export", "--cluster", "legacy", "--service", "legacy-web", "--output", str(tmp_path))
     assert code == 0, err
     assert not (tmp_path / "service-legacy-api.yaml").exists()
+    code, out, err, _ = run_cli("export", "--cluster", "legacy", "--service", "legacy-web")
+    assert code == 0, err
+    assert [d["kind"] for d in YAML(typ="safe").load_all(out)] == [
+        "Cluster", "TaskDefinition", "TaskDefinition", "Service", "ScheduledTask"]
+    code, out, err, _ = run_cli("export", "--cluster", "nope")
+    assert code == 1 and "not found" in err
     path = tmp_path / "service-legacy-web.yaml"
     path.write_text(path.read_text().replace('ecs-reconciler.io/adopt: "true"', 'ecs-reconciler.io/adopt: "false"')
                     .replace("ecs-reconciler.io/adopt: 'true'", "ecs-reconciler.io/adopt: 'false'"))
