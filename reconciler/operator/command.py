@@ -25,7 +25,8 @@ def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
 @click.option("--all-namespaces", "-A", is_flag=True, help="Watch every namespace (needs namespaces list).")
 @click.option("--resync-seconds", default=300.0, show_default=True, help="How often each object re-checks drift.")
 @click.option("--self-heal/--no-self-heal", default=True, show_default=True, help="Apply when drift is found.")
-@click.option("--events-queue", help="SQS queue URL with ECS events (accepted for parity with `run`; see docs).")
+@click.option("--events-queue", envvar="ECS_RECONCILER_EVENTS_QUEUE",
+              help="SQS queue of the ECS event stream (`events setup`): objects re-check drift as events arrive.")
 @click.option("--peering", default=None, help="kopf peering name for several replicas (default: standalone).")
 @click.option("--liveness", default="http://0.0.0.0:8080/healthz", show_default=True,
               help="kopf's liveness endpoint URL (empty to disable).")
@@ -38,7 +39,7 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
     endpoint = state.start_local().url if state.local else state.endpoint_url
     settings = AwsSettings(region=state.region or ("us-east-1" if state.local else None), endpoint_url=endpoint)
     config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
-                            resync_seconds=resync_seconds, self_heal=self_heal)
+                            resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue)
     registry = build_registry(config, kopf.SmartOperatorRegistry())
     kopf.run(registry=registry, settings=operator_settings(), standalone=peering is None, peering_name=peering,
              clusterwide=all_namespaces, namespaces=list(namespaces), liveness_endpoint=liveness or None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,28 @@ class OperatorConfig:
     self_heal: bool = True
     retry_delay: float = 5.0
     call_log: CallLog | None = None
+    events_queue: str | None = None  # SQS queue of the ECS event stream: drift is checked as events arrive
+    tick_seconds: float = 2.0  # with an events queue, how often each object looks for a wake-up
+
+
+class DirtyBoard:
+    """Resources the event stream says changed, as (kind, AWS name); each object's drift timer takes
+    its own mark and checks at once instead of waiting for the resync period."""
+
+    def __init__(self) -> None:
+        self._keys: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def mark(self, keys: set) -> None:
+        with self._lock:
+            self._keys.update((key[0], key[-1]) for key in keys if key)
+
+    def take(self, kind: str, name: str) -> bool:
+        with self._lock:
+            if (kind, name) in self._keys:
+                self._keys.discard((kind, name))
+                return True
+            return False
 
 
 class Reconciler:
@@ -94,6 +117,31 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
     """Register every handler for the four CRDs on `registry` (a fresh one by default)."""
     registry = registry if registry is not None else kopf.OperatorRegistry()
     rec = Reconciler(config)
+    board = DirtyBoard()
+    last_checked: dict[str, float] = {}  # object uid -> monotonic time of its last drift check
+    consumer: dict[str, Any] = {}
+
+    def start_events(**_: Any) -> None:
+        from ..observed.consumer import EventConsumer, start_consumer_thread
+        from ..observed.event_cache import EventCache
+
+        events = EventConsumer(rec.clients, config.events_queue, EventCache(), board.mark, wait_seconds=1)
+        consumer["thread"], consumer["stop"] = start_consumer_thread(events, name="operator-events")
+
+    def stop_events(**_: Any) -> None:
+        if consumer:
+            consumer["stop"].set()
+            consumer["thread"].join(timeout=10)
+
+    def due(raw: dict[str, Any], kind: str, name: str) -> bool:
+        """A drift check is due when an event marked the resource, or the resync period passed."""
+        uid = raw["metadata"].get("uid") or f"{kind}/{name}"
+        woken = board.take(kind, name)
+        now = time.monotonic()
+        if woken or now - last_checked.get(uid, 0.0) >= config.resync_seconds:
+            last_checked[uid] = now
+            return True
+        return False
 
     def index(namespace: str, name: str, body: Any, **_: Any) -> dict[tuple[str, str], dict[str, Any]]:
         return {(namespace, name): _plain(body)}
@@ -170,6 +218,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         except (InvalidObject, DependencyNotReady):
             return
         kind, name = converted.located.manifest.KIND, converted.located.manifest.name
+        if not due(raw, kind, name):
+            return
         with rec.lock:
             plan = rec.engine().plan(converted.desired)
         own = plan.get(kind, name)
@@ -223,8 +273,11 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
             on(*resource, id="reconcile", registry=registry)(reconcile)
         kopf.on.delete(*resource, id="delete", registry=registry)(delete)
-        kopf.timer(*resource, id="drift", interval=config.resync_seconds, initial_delay=config.resync_seconds,
-                   registry=registry)(check_drift)
+        interval = min(config.tick_seconds, config.resync_seconds) if config.events_queue else config.resync_seconds
+        kopf.timer(*resource, id="drift", interval=interval, initial_delay=interval, registry=registry)(check_drift)
+    if config.events_queue:
+        kopf.on.startup(registry=registry)(start_events)
+        kopf.on.cleanup(registry=registry)(stop_events)
     return registry
 
 

@@ -112,3 +112,27 @@ async def test_invalid_spec_is_stalled_without_any_aws_call(kube, local, run_ope
 
 async def _absent(kube):
     return await kube.get("EcsCluster", "shop") is None
+
+
+@pytest.mark.asyncio
+async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emitting, run_operator):
+    from reconciler.aws import AwsSettings, Clients
+    from reconciler.observed.event_plumbing import setup_event_stream
+
+    local = emitting
+    queue = setup_event_stream(Clients(AwsSettings(region="us-east-1", endpoint_url=local.url), CallLog()))["queue_url"]
+    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
+    config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=600, self_heal=False,
+                            retry_delay=0.5, events_queue=queue, tick_seconds=0.5)
+    async with run_operator(kube.url, config):
+        await kube.create("EcsCluster", "shop", CLUSTER)
+        await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
+        await kube.create("EcsService", "web", service("Retain"))
+        await synced(kube, "EcsService", "web")
+        ecs.update_service(cluster="shop", service="web", desiredCount=2)
+
+        async def drifted():
+            status = await kube.status("EcsService", "web")
+            return status if status.get("drifted") else None
+        status = await kube.wait_for(drifted, timeout=15, what="drift reported through the event stream")
+        assert status["driftedPaths"] == ["spec.desiredCount"]
