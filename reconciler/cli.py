@@ -218,6 +218,9 @@ cli.add_command(_export_command)
 from .observed.events_command import events as _events_command  # noqa: E402
 cli.add_command(_events_command)
 
+from .iam_policy import iam_policy as _iam_policy_command  # noqa: E402
+cli.add_command(_iam_policy_command)
+
 
 def main() -> None:
     cli(prog_name="ecs-reconciler")

@@ -1,0 +1,112 @@
+"""Shared helpers for the reliability tests: an account inventory and engine runs through a proxy."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from reconciler.aws import AwsSettings, CallLog, Clients
+from reconciler.desired.loader import load_manifests
+from reconciler.engine import Engine, EngineOptions
+from reconciler.ownership import MANAGED_BY, tag_list_to_dict
+
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "manifests")
+
+
+def clients_for(url: str, max_attempts: int = 10, standard_retries: bool = False) -> Clients:
+    cls = StandardRetryClients if standard_retries else Clients
+    return cls(AwsSettings(region="us-east-1", endpoint_url=url, max_attempts=max_attempts), CallLog())
+
+
+class StandardRetryClients(Clients):
+    """Clients with botocore's `standard` retry mode instead of `adaptive`: same retry budget and
+    backoff, without the client-side rate limiter that sustained throttling drives down to ~1 req/s
+    (which would make a large fleet under 20% throttling take many minutes)."""
+
+    def client(self, service: str, *, retries: bool = True):
+        client = super().client(service, retries=retries)
+        if retries and not getattr(client, "_standard_retries", False):
+            import botocore.config
+            config = client.meta.config.merge(botocore.config.Config(
+                retries={"mode": "standard", "total_max_attempts": self.settings.max_attempts}))
+            client = self._session.client(service, endpoint_url=self.settings.resolved_endpoint(), config=config)
+            client._standard_retries = True
+            with self._lock:
+                self._clients[service] = client
+        return client
+
+
+def inventory(clients: Clients) -> dict:
+    """Everything in the account, read directly (no proxy): clusters, services (by name, counted per
+    cluster, ACTIVE/DRAINING only), ACTIVE revisions per family, rules, and who manages each."""
+    ecs, events = clients.ecs, clients.events
+    clusters = {}
+    services: Counter = Counter()
+    owners: dict[str, str | None] = {}
+    for arn in ecs.list_clusters()["clusterArns"]:
+        cluster = ecs.describe_clusters(clusters=[arn], include=["TAGS"])["clusters"][0]
+        if cluster["status"] != "ACTIVE":
+            continue
+        clusters[cluster["clusterName"]] = cluster
+        owners[f"Cluster/{cluster['clusterName']}"] = tag_list_to_dict(cluster.get("tags")).get(MANAGED_BY)
+        arns = [a for page in ecs.get_paginator("list_services").paginate(cluster=arn) for a in page["serviceArns"]]
+        for i in range(0, len(arns), 10):
+            for svc in ecs.describe_services(cluster=arn, services=arns[i:i + 10], include=["TAGS"])["services"]:
+                if svc["status"] in ("ACTIVE", "DRAINING"):
+                    services[svc["serviceName"]] += 1
+                    owners[f"Service/{svc['serviceName']}"] = tag_list_to_dict(svc.get("tags")).get(MANAGED_BY)
+    families: Counter = Counter()
+    for page in ecs.get_paginator("list_task_definitions").paginate(status="ACTIVE"):
+        for arn in page["taskDefinitionArns"]:
+            family = arn.rsplit("/", 1)[-1].rsplit(":", 1)[0]
+            families[family] += 1
+            if f"TaskDefinition/{family}" not in owners:
+                tags = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"]).get("tags")
+                owners[f"TaskDefinition/{family}"] = tag_list_to_dict(tags).get(MANAGED_BY)
+    rules = [r["Name"] for r in events.list_rules()["Rules"]]
+    for rule in events.list_rules()["Rules"]:
+        tags = events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]
+        owners[f"ScheduledTask/{rule['Name']}"] = tag_list_to_dict(tags).get(MANAGED_BY)
+    return {"clusters": set(clusters), "services": services, "families": families, "rules": Counter(rules),
+            "owners": owners}
+
+
+def expected_names(paths) -> dict[str, set[str]]:
+    desired = load_manifests(paths)
+    return {kind: {r.manifest.name for r in desired.of_kind(kind)}
+            for kind in ("Cluster", "TaskDefinition", "Service", "ScheduledTask")}
+
+
+def assert_exactly_one_of_each(inv: dict, names: dict[str, set[str]], instance: str = "ecs-reconciler") -> None:
+    """One service/rule/revision per manifest, nothing else owned by `instance`."""
+    assert names["Cluster"] <= inv["clusters"]
+    for name in names["Service"]:
+        assert inv["services"][name] == 1, (name, inv["services"])
+    for name in names["ScheduledTask"]:
+        assert inv["rules"][name] == 1, (name, inv["rules"])
+    for name in names["TaskDefinition"]:
+        assert inv["families"][name] == 1, (name, inv["families"])
+    declared = {f"{kind}/{n}" for kind, ns in names.items() for n in ns}
+    orphans = sorted(k for k, owner in inv["owners"].items() if owner == instance and k not in declared)
+    assert orphans == [], orphans
+
+
+def plan_once(url: str, paths, instance: str = "ecs-reconciler", prune: bool = False, max_attempts: int = 10,
+              standard_retries: bool = False):
+    engine = Engine(clients_for(url, max_attempts, standard_retries), EngineOptions(instance=instance, prune=prune))
+    return engine, engine.plan(load_manifests(paths))
+
+
+def converge(url: str, paths, rounds: int = 4, max_attempts: int = 10,
+             standard_retries: bool = False) -> tuple[int, list[str]]:
+    """Plan+apply until a plan is clean; returns (rounds used, errors seen on the way)."""
+    errors = []
+    for round_no in range(1, rounds + 1):
+        try:
+            engine, plan = plan_once(url, paths, max_attempts=max_attempts, standard_retries=standard_retries)
+            if not plan.has_changes:
+                return round_no, errors
+            engine.apply(plan)
+        except Exception as exc:  # noqa: BLE001 - a faulted round is retried by the next one
+            errors.append(f"{type(exc).__name__}: {exc}")
+    raise AssertionError(f"did not converge in {rounds} rounds: {errors}")

@@ -1,0 +1,80 @@
+"""Ownership: unowned same-named resources are conflicts (no writes) until adopted; prune deletes
+only what this instance owns, so two instances sharing an account never touch each other."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+
+import boto3
+
+from .fleet import write_fleet
+from .helpers import EXAMPLE, expected_names, inventory, clients_for
+
+
+def test_unowned_cluster_is_a_conflict_until_adopted(run_cli, local, tmp_path):
+    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
+    ecs.create_cluster(clusterName="shop")  # same name, no ownership tags
+
+    code, out, err, writes = run_cli("plan", EXAMPLE, "--output", "json")
+    assert code == 1
+    conflicts = [r for r in json.loads(out)["resources"] if r["action"] == "conflict"]
+    assert [(r["kind"], r["name"]) for r in conflicts] == [("Cluster", "shop")]
+    assert writes == {}
+
+    code, out, err, writes = run_cli("apply", EXAMPLE, "--yes")
+    assert code == 1, out
+    assert "not managed by" in out + err
+    assert sum(writes.values()) == 0, writes
+    assert ecs.list_services(cluster="shop")["serviceArns"] == []
+
+    app = tmp_path / "app"
+    shutil.copytree(EXAMPLE, app)
+    cluster = app / "cluster.yaml"
+    cluster.write_text(cluster.read_text().replace("  name: shop\n", "  name: shop\n  annotations:\n    ecs-reconciler.io/adopt: \"true\"\n"))
+    code, out, err, writes = run_cli("apply", str(app), "--yes")
+    assert code == 0, err
+    assert writes[("ecs", "TagResource")] >= 1 and ("ecs", "CreateCluster") not in writes
+    tags = {t["key"]: t["value"] for t in ecs.describe_clusters(clusters=["shop"], include=["TAGS"])["clusters"][0]["tags"]}
+    assert tags["ecs-reconciler.io/managed-by"] == "ecs-reconciler"
+    code, out, err, _ = run_cli("plan", str(app), "--detailed-exitcode")
+    assert code == 0, out
+
+
+def test_two_instances_never_touch_each_other_even_with_prune(run_cli, local, tmp_path):
+    a_dir = str(write_fleet(tmp_path / "a", 3, cluster="alpha", prefix="a"))
+    b_dir = write_fleet(tmp_path / "b", 3, cluster="beta", prefix="b")
+    b_all = str(b_dir)
+    assert run_cli("--instance", "a", "apply", a_dir, "--yes")[0] == 0
+    assert run_cli("--instance", "b", "apply", b_all, "--yes")[0] == 0
+    before = inventory(clients_for(local.url))
+    assert before["clusters"] == {"alpha", "beta"}
+
+    # Each instance, pruning, sees the other's resources as not its own: no delete, no write.
+    for instance, path in (("a", a_dir), ("b", b_all)):
+        code, out, err, writes = run_cli("--instance", instance, "apply", path, "--yes", "--prune")
+        assert code == 0, err
+        assert writes == {}, (instance, writes)
+        code, out, err, _ = run_cli("--instance", instance, "plan", path, "--prune", "--detailed-exitcode")
+        assert code == 0, out
+
+    # b drops one service and its family from its manifests: prune deletes exactly those.
+    services = (b_dir / "services.yaml").read_text().split("---\n")
+    (b_dir / "services.yaml").write_text("---\n".join(p for p in services if "b-0002" not in p))
+    code, out, err, writes = run_cli("--instance", "b", "apply", b_all, "--yes", "--prune")
+    assert code == 0, err
+    assert writes == {("ecs", "DeleteService"): 1, ("ecs", "DeregisterTaskDefinition"): 1}, writes
+    after = inventory(clients_for(local.url))
+    assert after["services"] == before["services"] - Counter({"b-0002": 1})
+    assert after["families"] == before["families"] - Counter({"b-0002": 1})
+    assert {k for k, v in after["owners"].items() if v == "a"} == {k for k, v in before["owners"].items() if v == "a"}
+
+    # b pointed at a's manifests (same names, owned by a) only reports conflicts and writes nothing.
+    code, out, err, writes = run_cli("--instance", "b", "apply", a_dir, "--yes", "--prune")
+    assert code == 1 and writes == {}
+    code, out, err, writes = run_cli("--instance", "b", "plan", a_dir, "--output", "json")
+    doc = json.loads(out)
+    assert code == 1 and {r["action"] for r in doc["resources"]} == {"conflict"}
+    names = expected_names([a_dir])
+    assert len(doc["resources"]) == sum(len(v) for v in names.values())
