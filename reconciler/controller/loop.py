@@ -31,6 +31,7 @@ from ..aws import Clients
 from ..desired.loader import DesiredState, load_manifests
 from ..engine import Engine, EngineOptions
 from ..errors import InvalidManifests
+from ..observed.informer import Informer
 from ..observed.revisions import RevisionCache
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
@@ -117,6 +118,10 @@ class Controller:
         self._http_suspended = False
         self._ready = False
         self._applied: dict[tuple[str, str], str] = self._load_state()
+        # Observed state between full reads. With an event stream, a reconcile re-reads only what
+        # events (and our own writes) touched; the resync timer asks for a full read.
+        self.informer = Informer()
+        self._full_read_due = True
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -255,6 +260,7 @@ class Controller:
 
     def _resync_loop(self) -> None:
         while not self._stop.wait(self.config.resync_period):
+            self._full_read_due = True
             if self.directory is not None:
                 try:
                     self.refresh_source()
@@ -274,6 +280,7 @@ class Controller:
 
     def _on_dirty(self, keys: set) -> None:
         log.info("event stream marked resources dirty", extra={"keys": sorted(map(str, keys))})
+        self.informer.mark(keys)
         self.trigger()
 
     def _event_stats(self) -> dict | None:
@@ -308,7 +315,7 @@ class Controller:
     def _reconcile(self, desired: DesiredState, revision: str | None) -> None:
         options = EngineOptions(instance=self.config.instance, prune=self.config.prune, revision=revision)
         engine = Engine(self.clients, options, self.revisions)
-        plan = engine.plan(desired)
+        plan = self._plan(engine, desired)
         self._ready = True
         syncs = self._sync_keys(plan)
         writable = not (self.config.dry_run or self.is_suspended())
@@ -321,6 +328,8 @@ class Controller:
         if chosen:
             failed, done = self._apply(engine, plan, chosen, syncs)
         rows = self._rows(plan, syncs, done, failed)
+        # What we wrote, failed to write, or is still rolling out must be read again next time.
+        self.informer.mark(set(done) | set(failed) | {(r.kind, r.name) for r in rows if r.state == "rolling-out"})
         self.status.set_resources(rows)
         self.metrics.set_resource_states([r.document() for r in rows])
         self._remember(plan, done, failed)
@@ -334,6 +343,17 @@ class Controller:
             self.metrics.applied_revision.info({"revision": revision or ""})
         log.info("reconciled", extra={"revision": revision, "summary": plan.summary(), "applied": len(done),
                                       "dry_run": self.config.dry_run, "suspended": not writable and not self.config.dry_run})
+
+    def _plan(self, engine: Engine, desired: DesiredState) -> Plan:
+        """Incremental between full reads when the event stream keeps the cache honest; else full."""
+        if self.config.events_queue and not self._full_read_due:
+            return self.informer.plan(engine, desired)
+        self._full_read_due = False
+        plan, missed = self.informer.resync(engine, desired, compare=bool(self.config.events_queue))
+        if missed:
+            self.metrics.missed_events.inc(len(missed))
+            log.warning("full resync found drift the event stream had not shown", extra={"resources": missed})
+        return plan
 
     def _sync_keys(self, plan: Plan) -> set[tuple[str, str]]:
         """Pending actions the source asked for, plus their dependents (new revision -> service)."""

@@ -65,6 +65,9 @@ class ControllerMetrics:
         self.drift_detected = PromCounter("ecs_reconciler_drift_detected", "Out-of-band drift found, per resource and pass",
                                           ["kind"], registry=r)
         self.drift_healed = PromCounter("ecs_reconciler_drift_healed", "Out-of-band drift reverted", ["kind"], registry=r)
+        self.missed_events = PromCounter("ecs_reconciler_missed_events",
+                                         "Resources whose drift a full resync found but the event stream had not shown",
+                                         registry=r)
         self.source_errors = PromCounter("ecs_reconciler_source_errors", "Source revisions rejected or not readable",
                                          registry=r)
         self.applied_revision = Info("ecs_reconciler_applied_revision", "The source revision last applied", registry=r)

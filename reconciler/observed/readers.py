@@ -16,6 +16,7 @@ from ..aws import Clients
 from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import MANIFEST, is_owned, tag_list_to_dict
+from .autoscaling import scaled_services
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
 from .state import Observed, ObservedState
@@ -47,8 +48,11 @@ class StateReader:
             lambda: self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")),
             lambda: self.read_services_in(by_cluster),
             lambda: self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]),
+            lambda: self.read_autoscaled(by_cluster),
         ]
-        for items in parallel_map(lambda phase: phase(), phases, len(phases)):
+        results = parallel_map(lambda phase: phase(), phases, len(phases))
+        state.autoscaled = results.pop()
+        for items in results:
             for item in items:
                 state.put(item)
         if prune_instance:
@@ -78,12 +82,20 @@ class StateReader:
                   | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules})
         found = self.read_clusters(sorted(clusters)) + self.read_task_definitions(families)
         found += self.read_services_in(services)
+        if services:
+            # An autoscaling event (RegisterScalableTarget, ...) marks its service: re-read that too.
+            touched = {(c, n) for c, names in services.items() for n in names}
+            state.autoscaled = (state.autoscaled - touched) | self.read_autoscaled(services)
         found += [item for item in parallel_map(self._describe_scheduled_task, sorted(rules), self.workers) if item]
         for key in wanted:
             state.resources.pop(key, None)
         for item in found:
             state.put(item)
         return len(wanted)
+
+    def read_autoscaled(self, by_cluster: dict[str, list[str]]) -> set[tuple[str, str]]:
+        services = [(cluster, name) for cluster, names in sorted(by_cluster.items()) for name in names]
+        return scaled_services(self.clients, services) if services else set()
 
     @staticmethod
     def cluster_names(desired: DesiredState) -> set[str]:

@@ -27,6 +27,9 @@ class ObservedState:
     resources: dict[tuple[str, str], Observed] = field(default_factory=dict)
     # Resources found by listing (for prune) that no manifest names, keyed like `resources`.
     unmanaged: dict[tuple[str, str], Observed] = field(default_factory=dict)
+    # (cluster, service) pairs with an Application Auto Scaling DesiredCount target: the scaler owns
+    # their desiredCount.
+    autoscaled: set[tuple[str, str]] = field(default_factory=set)
 
     def get(self, kind: str, name: str) -> Observed | None:
         return self.resources.get((kind, name))

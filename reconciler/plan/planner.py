@@ -17,7 +17,6 @@ from ..diff import task_definition as td_rules
 from ..diff.compare import Change, compare, is_ignored
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
-from ..observed.autoscaling import scaled_services
 from ..observed.readers import StateReader
 from ..observed.state import Observed, ObservedState
 from ..ownership import is_owned, user_tags
@@ -32,13 +31,11 @@ class Planner:
     def __init__(self, reader: StateReader, instance: str):
         self.reader = reader
         self.instance = instance
-        self.autoscaled: set[tuple[str, str]] = set()  # (cluster, service) with a DesiredCount scalable target
 
     def plan(self, desired: DesiredState, observed: ObservedState) -> Plan:
         actions: list[Action] = []
         revisions: dict[str, str] = {}  # family -> "family:N" or "family:(new revision)"
-        services = [(cluster_name(r.manifest.spec.cluster), r.manifest.name) for r in desired.of_kind("Service")]
-        self.autoscaled = scaled_services(self.reader.clients, services) if services else set()
+        self.autoscaled = observed.autoscaled
         for item in desired.resources:
             kind = item.manifest.KIND
             obs = observed.get(kind, item.manifest.name)

@@ -50,7 +50,8 @@ def test_warm_paths_read_only_what_changed(results):
     plan = results["image_change_plan"]
     assert sorted(plan["actions"]) == ["replace TaskDefinition/svc-0000", "update Service/svc-0000"] or \
         sorted(plan["actions"]) == ["update Service/svc-0000", "update TaskDefinition/svc-0000"]
-    assert _ecs_and_events(plan["calls"]) == {"ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1}
+    # Only the edited family is re-read; the service is planned again from the cache against it.
+    assert _ecs_and_events(plan["calls"]) == {"ecs:DescribeTaskDefinition": 1}
     assert plan["calls_total"] <= 5
     # The family and the service again, plus the cluster the planner resolves the service against.
     assert plan["replanned"] == 3
@@ -119,7 +120,8 @@ def test_refresh_reads_one_resource_per_key_and_plans_the_same(local):
     keys = {("ScheduledTask", "shop-nightly-report"), ("Service", "shop", "shop-web"), ("TaskDefinition", "shop-web"),
             ("Cluster", "shop"), ("Service", "shop", "not-in-manifests")}
     assert engine.reader.refresh(state, desired, keys) == 4
-    assert log.by_operation() == {"ecs:DescribeClusters": 1, "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
+    assert log.by_operation() == {"application-autoscaling:DescribeScalableTargets": 1,
+                                  "ecs:DescribeClusters": 1, "ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1,
                                   "events:DescribeRule": 1, "events:ListTagsForResource": 1,
                                   "events:ListTargetsByRule": 1}
     assert {(a.kind, a.name): a.action for a in engine.plan(desired, state).actions} == before

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 import shutil
 import subprocess
@@ -279,7 +281,13 @@ def test_event_stream_dirty_key_triggers_a_heal(local, local_clients, tmp_path):
             sent = local_clients.events.put_events(Entries=[{"Source": "aws.ecs", "DetailType": "ECS Service Action",
                                                              "Resources": [arn], "Detail": json.dumps(detail)}])
             assert sent["FailedEntryCount"] == 0
+            reads_before = Counter({op: n for (svc, op), n in local_clients.call_log.calls.items()
+                                    if svc == "ecs" and op.startswith(("Describe", "List"))})
             wait_for(lambda: ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 2,
                      timeout=15, what="event-triggered heal")
+            # The informer re-read only the service the event named: no cluster or family describe.
+            reads = Counter({op: n for (svc, op), n in local_clients.call_log.calls.items()
+                             if svc == "ecs" and op.startswith(("Describe", "List"))}) - reads_before
+            assert set(reads) == {"DescribeServices"}, reads
         finally:
             controller.stop()

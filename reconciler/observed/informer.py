@@ -1,0 +1,115 @@
+"""An informer for ECS: a full read at start and on each resync, kept fresh by the event stream.
+
+Between full reads, a plan re-reads only what the event stream marked dirty (and what the
+manifests changed), and plans again only those resources plus the task definitions and clusters
+they reference; every other action carries over from the previous plan. An action is a function of
+the manifest, the observed resource and its references, so when none of those changed, neither did
+the action. Missed events are the resync's job: `resync` reports the resources whose drift the
+incremental path had not seen.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Iterable
+
+from ..desired.loader import DesiredState, Located
+from ..desired.references import cluster_name
+from ..engine import Engine
+from ..plan.model import Plan
+from .state import ObservedState
+
+
+def manifest_form(item: Located) -> Any:
+    return item.manifest.model_dump(mode="json")
+
+
+def changed_keys(old: DesiredState | None, new: DesiredState) -> set[tuple[str, str]]:
+    """Resources whose manifest was added, removed or edited between two desired states."""
+    if old is new:
+        return set()
+    before = {r.key: r for r in old.resources} if old else {}
+    after = {r.key: r for r in new.resources}
+    return {k for k in before.keys() | after.keys()
+            if k not in before or k not in after
+            or (before[k] is not after[k] and manifest_form(before[k]) != manifest_form(after[k]))}
+
+
+def with_dependents(desired: DesiredState, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """`keys` plus the services and scheduled tasks that reference one of them (their desired
+    revision or cluster moves with it)."""
+    out = set(keys)
+    for r in desired.of_kind("Service") + desired.of_kind("ScheduledTask"):
+        spec = r.manifest.spec
+        if ("TaskDefinition", spec.taskDefinition) in keys or ("Cluster", cluster_name(spec.cluster)) in keys:
+            out.add(r.key)
+    return out
+
+
+class Informer:
+    """Observed state and the last plan, shared by the event consumer (`mark`) and the planner."""
+
+    def __init__(self) -> None:
+        self.state: ObservedState | None = None
+        self.desired: DesiredState | None = None
+        self.last_plan: Plan | None = None
+        self.refreshed = 0  # resources re-read by the last incremental plan
+        self.replanned = 0  # resources planned again by the last plan
+        self._dirty: set[tuple] = set()
+        self._lock = threading.Lock()
+
+    def mark(self, keys: Iterable[tuple]) -> None:
+        """Resources to re-read before the next plan: event-stream keys or (kind, name)."""
+        with self._lock:
+            self._dirty.update(keys)
+
+    def _take(self) -> set[tuple]:
+        with self._lock:
+            keys, self._dirty = self._dirty, set()
+        return keys
+
+    def resync(self, engine: Engine, desired: DesiredState, compare: bool = True) -> tuple[Plan, list[str]]:
+        """A full read and plan. With `compare`, also returns the resources whose pending change the
+        incremental path would not have shown (drift the event stream missed)."""
+        incremental = self._incremental(engine, desired) if compare else None
+        seen = {a.label for a in incremental.pending} if incremental is not None else None
+        self._take()
+        self.state = engine.observe(desired)
+        self.desired = desired
+        plan = engine.plan(desired, self.state)
+        self.last_plan, self.replanned, self.refreshed = plan, len(desired), len(desired)
+        missed = sorted(a.label for a in plan.pending if seen is not None and a.label not in seen)
+        return plan, missed
+
+    def plan(self, engine: Engine, desired: DesiredState) -> Plan:
+        """Re-read what events or manifest edits point at, plan those again, carry the rest over;
+        a full read when there is nothing to build on (first plan, new resources, prune)."""
+        plan = self._incremental(engine, desired)
+        return plan if plan is not None else self.resync(engine, desired, compare=False)[0]
+
+    def _incremental(self, engine: Engine, desired: DesiredState) -> Plan | None:
+        if self.state is None or self.last_plan is None or engine.options.prune:
+            return None  # prune candidates come only from listing: a full read
+        previous = {a.key: a for a in self.last_plan.actions}
+        if any(r.key not in previous for r in desired.resources):
+            return None
+        edited = changed_keys(self.desired, desired)
+        keys = self._take() | edited
+        self.refreshed = engine.reader.refresh(self.state, desired, keys)
+        self.desired = desired
+        affected = with_dependents(desired, {(k[0], k[-1]) for k in keys})
+        needed: list[Located] = []
+        for r in desired.resources:
+            if r.key not in affected:
+                continue
+            needed.append(r)
+            if r.manifest.KIND in ("Service", "ScheduledTask"):
+                for dep in (("TaskDefinition", r.manifest.spec.taskDefinition),
+                            ("Cluster", cluster_name(r.manifest.spec.cluster))):
+                    item = desired.get(*dep)
+                    if item is not None and item not in needed:
+                        needed.append(item)
+        self.replanned = len(needed)
+        fresh = {a.key: a for a in engine.plan(DesiredState(needed), self.state).actions} if needed else {}
+        self.last_plan = Plan([fresh.get(r.key) or previous[r.key] for r in desired.resources])
+        return self.last_plan
