@@ -43,6 +43,8 @@ def _get(tree: Any, parts: list[Any]) -> Any:
 
 def compare(desired: dict[str, Any], observed: dict[str, Any], prefix: str = "spec") -> list[Change]:
     """Field changes from observed to desired. A list that differs is reported whole, at its own path."""
+    if desired == observed:
+        return []  # the common case (in sync): plain equality is far cheaper than a deepdiff walk
     diff = DeepDiff(observed, desired, view="tree", ignore_order=False, verbose_level=2)
     paths: dict[str, list[Any]] = {}
     for levels in diff.values():
