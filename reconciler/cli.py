@@ -94,6 +94,9 @@ def aws_errors() -> Iterator[None]:
 def cli(ctx: click.Context, region: str | None, endpoint_url: str | None, local: bool, instance: str, log_level: str) -> None:
     """Reconcile Amazon ECS with declarative manifests: clusters, task definitions, services, scheduled tasks."""
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    for sdk in ("botocore", "boto3", "urllib3"):
+        # Their DEBUG logs print request bodies, environment values included: never below INFO.
+        logging.getLogger(sdk).setLevel(max(logging.INFO, logging.getLogger().level))
     state = Context(region, endpoint_url, local, instance)
     ctx.obj = state
     ctx.call_on_close(state.stack.close)

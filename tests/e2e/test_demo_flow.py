@@ -68,3 +68,13 @@ def test_secret_looking_environment_values_are_masked(run_cli):
     assert "(sensitive value)" in out
     code, out, err, _ = run_cli("plan", MANIFESTS)
     assert "not-a-real-secret-local-demo-only" not in out + err
+
+
+def test_debug_logging_never_prints_secret_values(run_cli, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    code, out, err, _ = run_cli("--log-level", "DEBUG", "apply", MANIFESTS, "--yes")
+    assert code == 0, err
+    assert logging.getLogger().getEffectiveLevel() == logging.DEBUG  # debug logging really was on
+    assert "not-a-real-secret-local-demo-only" not in caplog.text + out + err
