@@ -8,7 +8,6 @@ mid-apply is repaired by the next run's plan.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -25,10 +24,10 @@ from ..diff.service import SERVICE_DEFAULTS
 from ..diff.update_policy import top_field
 from ..errors import ReconcileError
 from ..observed.readers import StateReader
-from ..ownership import (ecs_tag_list, events_tag_list, is_owned, ownership_tags, tag_list_to_dict, user_tags)
+from ..ownership import (ecs_tag_list, events_tag_list, is_owned, ownership_tags, user_tags)
 from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
-from ..targets import TARGET_ID, rule_request, target_request
+from ..targets import rule_request, target_request
 from .guards import check_applicable
 
 log = logging.getLogger(__name__)
@@ -85,21 +84,22 @@ class Applier:
         spec_tags = action.desired.manifest.spec.tags if action.desired else None
         return {**(spec_tags or {}), **ownership_tags(self.instance, action.kind, action.name, self.revision)}
 
-    def _sync_ecs_tags(self, arn: str, action: Action, observed_tags: dict[str, str] | None) -> None:
+    def _tag_delta(self, action: Action, observed_tags: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
+        """Tags to set (new or changed, ownership included) and user tags to remove."""
         desired = self._desired_tags(action)
         observed = observed_tags or {}
         changed = {k: v for k, v in desired.items() if observed.get(k) != v}
-        removed = [k for k in user_tags(observed) if k not in desired]
+        return changed, [k for k in user_tags(observed) if k not in desired]
+
+    def _sync_ecs_tags(self, arn: str, action: Action, observed_tags: dict[str, str] | None) -> None:
+        changed, removed = self._tag_delta(action, observed_tags)
         if changed:
             self.clients.ecs.tag_resource(resourceArn=arn, tags=ecs_tag_list(changed))
         if removed:
             self.clients.ecs.untag_resource(resourceArn=arn, tagKeys=removed)
 
     def _sync_rule_tags(self, arn: str, action: Action, observed_tags: dict[str, str] | None) -> None:
-        desired = self._desired_tags(action)
-        observed = observed_tags or {}
-        changed = {k: v for k, v in desired.items() if observed.get(k) != v}
-        removed = [k for k in user_tags(observed) if k not in desired]
+        changed, removed = self._tag_delta(action, observed_tags)
         if changed:
             self.clients.events.tag_resource(ResourceARN=arn, Tags=events_tag_list(changed))
         if removed:

@@ -17,6 +17,13 @@ from .shapes import ECS, SpecModel
 
 _SCHEDULE_RE = re.compile(r"^\s*(cron|rate|at)\(.+\)\s*$")
 
+# The ECS shapes the EcsParameters fields correspond to.
+CapacityProviderStrategyItem = ECS.model_for(ECS.shape("CapacityProviderStrategyItem"))
+NetworkConfiguration = ECS.model_for(ECS.shape("NetworkConfiguration"))
+PlacementConstraint = ECS.model_for(ECS.shape("PlacementConstraint"))
+PlacementStrategy = ECS.model_for(ECS.shape("PlacementStrategy"))
+TaskOverride = ECS.model_for(ECS.shape("TaskOverride"))
+
 
 class ScheduledTaskSpec(SpecModel):
     cluster: str = Field(description="A Cluster manifest name, or the ARN of a cluster managed elsewhere.")
@@ -27,17 +34,17 @@ class ScheduledTaskSpec(SpecModel):
     description: Optional[str] = None
     taskCount: Optional[int] = Field(None, ge=1, le=10, description="Tasks to start per run (EventBridge default 1).")
     launchType: Optional[Literal["EC2", "FARGATE", "EXTERNAL"]] = None
-    capacityProviderStrategy: Optional[list[ECS.model_for(ECS.shape("CapacityProviderStrategyItem"))]] = None  # type: ignore[misc]
-    networkConfiguration: Optional[ECS.model_for(ECS.shape("NetworkConfiguration"))] = None  # type: ignore[misc]
+    capacityProviderStrategy: Optional[list[CapacityProviderStrategyItem]] = None  # type: ignore[valid-type]
+    networkConfiguration: Optional[NetworkConfiguration] = None  # type: ignore[valid-type]
     platformVersion: Optional[str] = None
     group: Optional[str] = None
     propagateTags: Optional[Literal["TASK_DEFINITION"]] = None
     enableECSManagedTags: Optional[bool] = None
     enableExecuteCommand: Optional[bool] = None
-    placementConstraints: Optional[list[ECS.model_for(ECS.shape("PlacementConstraint"))]] = None  # type: ignore[misc]
-    placementStrategy: Optional[list[ECS.model_for(ECS.shape("PlacementStrategy"))]] = None  # type: ignore[misc]
+    placementConstraints: Optional[list[PlacementConstraint]] = None
+    placementStrategy: Optional[list[PlacementStrategy]] = None
     referenceId: Optional[str] = None
-    overrides: Optional[ECS.model_for(ECS.shape("TaskOverride"))] = Field(  # type: ignore[misc]
+    overrides: Optional[TaskOverride] = Field(  # type: ignore[valid-type]
         None, description="RunTask overrides (containerOverrides, cpu, memory, roles) passed as the target input."
     )
     taskTags: Optional[Tags] = Field(None, description="Tags put on each task the rule starts.")
