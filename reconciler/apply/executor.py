@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -51,12 +52,13 @@ class ApplyResult:
 
 class Applier:
     def __init__(self, clients: Clients, reader: StateReader, instance: str, revision: str | None = None,
-                 on_progress: Callable[[str], None] | None = None):
+                 on_progress: Callable[[str], None] | None = None, workers: int = 8):
         self.clients = clients
         self.reader = reader
         self.instance = instance
         self.revision = revision
         self.on_progress = on_progress or (lambda message: None)
+        self.workers = workers
         self.task_definition_arns: dict[str, str] = {}
         self.cluster_arns: dict[str, str] = {}
 
@@ -68,15 +70,32 @@ class Applier:
                 self.cluster_arns[action.name] = action.observed.arn or ""
             if action.observed is not None and action.kind == "TaskDefinition":
                 self.task_definition_arns[action.name] = action.observed.arn or ""
-        for action in plan.pending:
+        for wave in waves(plan.pending):
+            self._apply_wave(wave, result)
+        return result
+
+    def _apply_wave(self, wave: list[Action], result: ApplyResult) -> None:
+        """Actions of one wave do not depend on each other: run them on a bounded pool. Every action
+        of the wave is attempted; the first failure is raised once the wave is over, so a partial
+        apply stops before the next kind (which may depend on this one)."""
+        def run(action: Action) -> Outcome:
             self.on_progress(f"{action.action} {action.label} ...")
-            handler = getattr(self, f"_{action.action}_{_snake(action.kind)}")
-            arn = handler(action)
-            result.outcomes.append(Outcome(action.label, action.action, arn))
+            arn = getattr(self, f"_{action.action}_{_snake(action.kind)}")(action)
+            self.on_progress(f"{action.action} {action.label}: done")
+            return Outcome(action.label, action.action, arn)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(wave)))) as pool:
+            futures = [(action, pool.submit(run, action)) for action in wave]
+        errors = []
+        for action, future in futures:
+            if future.exception() is not None:
+                errors.append(future.exception())
+                continue
+            result.outcomes.append(future.result())
             if action.kind == "Service" and action.action in ("create", "update", "replace"):
                 result.services.append((action.request["cluster"], action.name))
-            self.on_progress(f"{action.action} {action.label}: done")
-        return result
+        if errors:
+            raise errors[0]
 
     # -- tags ---------------------------------------------------------------------------------------------
 
@@ -288,6 +307,19 @@ class Applier:
             self.clients.events.remove_targets(Rule=action.name, Ids=[t["Id"] for t in targets])
         self.clients.events.delete_rule(Name=action.name)
         return action.observed.arn
+
+
+def waves(actions: list[Action]) -> list[list[Action]]:
+    """Consecutive actions of one kind and direction (writes, then deletes) form a wave: the plan
+    orders kinds by dependency, and within a kind no action depends on another."""
+    out: list[list[Action]] = []
+    for action in actions:
+        key = (action.kind, action.action == "delete")
+        if out and (out[-1][0].kind, out[-1][0].action == "delete") == key:
+            out[-1].append(action)
+        else:
+            out.append([action])
+    return out
 
 
 def _snake(kind: str) -> str:

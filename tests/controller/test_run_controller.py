@@ -276,13 +276,13 @@ def test_event_stream_dirty_key_triggers_a_heal(local, local_clients, tmp_path):
             arn = ecs.update_service(cluster="shop", service="shop-web", desiredCount=4)["service"]["serviceArn"]
             time.sleep(1.0)  # no resync or rollout re-check is due: only an event can explain a heal
             assert ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 4
+            reads_before = Counter({op: n for (svc, op), n in local_clients.call_log.calls.items()
+                                    if svc == "ecs" and op.startswith(("Describe", "List"))})
             detail = {"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE",
                       "clusterArn": arn.split(":service/")[0] + ":cluster/shop"}
             sent = local_clients.events.put_events(Entries=[{"Source": "aws.ecs", "DetailType": "ECS Service Action",
                                                              "Resources": [arn], "Detail": json.dumps(detail)}])
             assert sent["FailedEntryCount"] == 0
-            reads_before = Counter({op: n for (svc, op), n in local_clients.call_log.calls.items()
-                                    if svc == "ecs" and op.startswith(("Describe", "List"))})
             wait_for(lambda: ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 2,
                      timeout=15, what="event-triggered heal")
             # The informer re-read only the service the event named: no cluster or family describe.
