@@ -21,6 +21,12 @@ CHART = Path(__file__).resolve().parents[2] / "helm"
 K8S = "1.30.0"
 
 
+def test_peering_crds_validate_and_are_structural():
+    for body in yaml.safe_load_all((CHART / "crds" / "kopf-peering.yaml").read_text()):
+        kubernetes_validate.validate(body, K8S, strict=True)
+        _structural(body["spec"]["versions"][0]["schema"]["openAPIV3Schema"], "")
+
+
 def test_committed_crds_are_fresh_and_structural():
     for crd_kind in crds.CRD_KINDS:
         path = CHART / "crds" / crds.filename(crd_kind)
@@ -56,8 +62,15 @@ def test_rendered_chart_validates(values):
     objects = render_chart(CHART, values)
     kinds = {o["kind"]: o for o in objects}
     for obj in objects:
-        if obj["kind"] != "ServiceMonitor":  # a prometheus-operator CRD, not in Kubernetes' schema
+        # ServiceMonitor (prometheus-operator) and the kopf peering objects are custom resources,
+        # not in Kubernetes' own schema.
+        if obj["kind"] not in ("ServiceMonitor", "KopfPeering", "ClusterKopfPeering"):
             kubernetes_validate.validate(obj, K8S, strict=True)
+    peering = kinds.get("ClusterKopfPeering") if values else kinds.get("KopfPeering")
+    assert peering and peering["metadata"]["name"] == "ecs-reconciler" and peering["apiVersion"] == "kopf.dev/v1"
+    args_peering = [a for a in kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+                    if a.startswith("--peering=")]
+    assert args_peering == ["--peering=ecs-reconciler"]
     args = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
     annotations = kinds["ServiceAccount"]["metadata"].get("annotations", {})
     if values:
