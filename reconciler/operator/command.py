@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 import kopf
 
-from ..aws import AwsSettings
+from ..aws import AwsSettings, CallLog
 from .handlers import OperatorConfig, build_registry
+from .metrics import OperatorMetrics
 
 
 def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
@@ -17,6 +18,9 @@ def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
         prefix="ecs-reconciler.io", key="last-handled-configuration")
     settings.posting.level = 20  # INFO and up become Kubernetes Events
     settings.watching.server_timeout = 300
+    # A drift check runs in a thread and cannot stop mid-call; when an object is deleted while its
+    # check runs, kopf polls for the timer's exit this often (its default, 60 s, delays deletions).
+    settings.background.cancellation_polling = 1.0
     return settings
 
 
@@ -30,16 +34,24 @@ def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
 @click.option("--peering", default=None, help="kopf peering name for several replicas (default: standalone).")
 @click.option("--liveness", default="http://0.0.0.0:8080/healthz", show_default=True,
               help="kopf's liveness endpoint URL (empty to disable).")
+@click.option("--metrics-listen", default="127.0.0.1:9090", show_default=True,
+              help="Serve Prometheus /metrics on HOST:PORT (empty to disable).")
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
-             events_queue: str | None, peering: str | None, liveness: str) -> None:
+             events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str) -> None:
     """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
     endpoint = state.start_local().url if state.local else state.endpoint_url
     settings = AwsSettings(region=state.region or ("us-east-1" if state.local else None), endpoint_url=endpoint)
+    call_log = CallLog()
+    metrics = OperatorMetrics(call_log)
+    if metrics_listen:
+        host, _, port = metrics_listen.rpartition(":")
+        metrics.serve(host or "127.0.0.1", int(port))
     config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
-                            resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue)
+                            resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
+                            call_log=call_log, metrics=metrics)
     registry = build_registry(config, kopf.SmartOperatorRegistry())
     kopf.run(registry=registry, settings=operator_settings(), standalone=peering is None, peering_name=peering,
              clusterwide=all_namespaces, namespaces=list(namespaces), liveness_endpoint=liveness or None)

@@ -44,6 +44,7 @@ class OperatorConfig:
     call_log: CallLog | None = None
     events_queue: str | None = None  # SQS queue of the ECS event stream: drift is checked as events arrive
     tick_seconds: float = 2.0  # with an events queue, how often each object looks for a wake-up
+    metrics: Any = None  # an OperatorMetrics, when metrics are served
 
 
 class DirtyBoard:
@@ -146,7 +147,12 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
     def index(namespace: str, name: str, body: Any, **_: Any) -> dict[tuple[str, str], dict[str, Any]]:
         return {(namespace, name): _plain(body)}
 
+    def count(metric: str, kind: str, **labels: str) -> None:
+        if config.metrics is not None:
+            getattr(config.metrics, metric).labels(kind=kind, **labels).inc()
+
     def stall(body: dict[str, Any], patch: kopf.Patch, reason: str, message: str) -> None:
+        count("reconciles", CRD_KINDS.get(body.get("kind", ""), body.get("kind", "")), outcome="stalled")
         generation = body["metadata"].get("generation")
         previous = (body.get("status") or {}).get("conditions")
         _set_status(patch, synced=False, observedGeneration=generation,
@@ -191,11 +197,13 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             previous = (body.get("status") or {}).get("conditions")
             _set_status(patch, synced=False, conditions=st.reconciling(previous, generation, "AwsError", str(exc)))
             kopf.warn(body, reason="AwsError", message=str(exc))
+            count("reconciles", kind, outcome="error")
             raise kopf.TemporaryError(str(exc), delay=config.retry_delay)
         arn = _arn(plan, applied, kind, name)
         fields: dict[str, Any] = dict(synced=True, drifted=False, driftedPaths=[], observedGeneration=generation,
                                       specHash=digest, conditions=st.ready((body.get("status") or {}).get("conditions"),
                                                                            generation, reason))
+        count("reconciles", kind, outcome="synced")
         if arn:
             fields["arn"] = arn
         revision = _revision(kind, arn, plan.get(kind, name))
@@ -211,6 +219,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
 
     def check_drift(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
         raw = _plain(body)
+        if raw["metadata"].get("deletionTimestamp"):
+            return  # being deleted: the delete handler owns it now
         if not (raw.get("status") or {}).get("synced"):
             return  # not converged yet (or stalled): the change handlers own this object
         try:
@@ -231,8 +241,10 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 _set_status(patch, drifted=False, driftedPaths=[])
             return
         kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}")
+        count("drift_detected", kind)
         if config.self_heal:
             converge(raw, patch, converted, "drift healed")
+            count("drift_healed", kind)
             kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)}")
         else:
             _set_status(patch, drifted=True, driftedPaths=paths)

@@ -71,6 +71,12 @@ def test_rendered_chart_validates(values):
     args_peering = [a for a in kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
                     if a.startswith("--peering=")]
     assert args_peering == ["--peering=ecs-reconciler"]
+    container = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert f"--metrics-listen=0.0.0.0:{ports['http']}" in container["args"]
+    assert f"--liveness=http://0.0.0.0:{ports['health']}/healthz" in container["args"]
+    assert container["livenessProbe"]["httpGet"]["port"] == "health"
+    assert kinds["Service"]["spec"]["ports"][0]["targetPort"] == "http"
     args = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
     annotations = kinds["ServiceAccount"]["metadata"].get("annotations", {})
     if values:

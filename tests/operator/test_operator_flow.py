@@ -136,3 +136,42 @@ async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emit
             return status if status.get("drifted") else None
         status = await kube.wait_for(drifted, timeout=15, what="drift reported through the event stream")
         assert status["driftedPaths"] == ["spec.desiredCount"]
+
+
+@pytest.mark.asyncio
+async def test_metrics_count_reconciles_drift_and_aws_calls(kube, local, run_operator):
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from reconciler.operator.metrics import OperatorMetrics
+
+    calls = CallLog()
+    metrics = OperatorMetrics(calls)
+    server = metrics.serve("127.0.0.1", 0)
+    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
+    config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=0.5, self_heal=True,
+                            retry_delay=0.5, call_log=calls, metrics=metrics)
+    try:
+        async with run_operator(kube.url, config):
+            await kube.create("EcsCluster", "shop", CLUSTER)
+            await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
+            await kube.create("EcsService", "web", service("Retain"))
+            await synced(kube, "EcsService", "web")
+            ecs.update_service(cluster="shop", service="web", desiredCount=5)
+
+            def scrape() -> dict:
+                text = urllib.request.urlopen(f"{server.url}/metrics").read().decode()
+                return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                        for family in text_string_to_metric_families(text) for s in family.samples}
+
+            async def healed():
+                samples = scrape()
+                return samples if samples.get(("ecs_reconciler_drift_healed_total", (("kind", "Service"),))) else None
+            samples = await kube.wait_for(healed, what="drift healed in metrics")
+    finally:
+        server.stop()
+    assert samples[("ecs_reconciler_operator_reconciles_total", (("kind", "Service"), ("outcome", "synced")))] >= 1
+    assert samples[("ecs_reconciler_drift_detected_total", (("kind", "Service"),))] >= 1
+    assert samples[("ecs_reconciler_aws_calls_total",
+                    (("operation", "CreateService"), ("outcome", "success"), ("service", "ecs")))] == 1
