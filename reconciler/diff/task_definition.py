@@ -22,8 +22,9 @@ EFS_DEFAULTS = {"rootDirectory": "/"}
 # Optional task-level strings that AWS drops when sent empty (pairs/03: taskRoleArn "").
 EMPTY_IS_UNSET = ("taskRoleArn", "executionRoleArn", "pidMode", "ipcMode")
 
-_VCPU_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*vcpu\s*$", re.IGNORECASE)
-_GB_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*gb\s*$", re.IGNORECASE)
+# "1 vCPU", "0.25 vCPU" and ".25 vcpu"; "1GB", "0.5 GB" and ".5 gb": forms RegisterTaskDefinition accepts.
+_VCPU_RE = re.compile(r"^\s*(\d*\.?\d+)\s*vcpu\s*$", re.IGNORECASE)
+_GB_RE = re.compile(r"^\s*(\d*\.?\d+)\s*gb\s*$", re.IGNORECASE)
 _MB_RE = re.compile(r"^\s*(\d+)\s*(mb|mib)?\s*$", re.IGNORECASE)
 
 
