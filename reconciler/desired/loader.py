@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from ..errors import InvalidManifests, ManifestError
 from .base import ManifestBase
 from .kinds import KIND_ORDER, MANIFEST_KINDS
-from .positions import format_path, line_of, to_plain
+from .positions import format_path, line_of
+from .yaml_source import YamlProblem, parse_documents
 from .references import check_references
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -32,7 +31,7 @@ class Located:
     manifest: ManifestBase
     file: str
     line: int
-    node: Any = field(repr=False, default=None)  # the ruamel document, for locating fields later
+    node: Any = field(repr=False, default=None)  # the YAML node tree, for locating fields later
 
     @property
     def key(self) -> tuple[str, str]:
@@ -136,28 +135,21 @@ def _load_file(file: Path, errors: list[ManifestError]) -> list[Located]:
 
 
 def _load_documents(text: str, file: str, errors: list[ManifestError]) -> Iterable[Located]:
-    yaml = YAML(typ="rt")
     try:
-        documents = list(yaml.load_all(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        errors.append(ManifestError(file, line, None, None, f"invalid YAML: {exc.problem or exc.context}"))
-        return
-    except YAMLError as exc:
-        errors.append(ManifestError(file, None, None, None, f"invalid YAML: {exc}"))
+        documents = parse_documents(text)
+    except YamlProblem as exc:
+        errors.append(ManifestError(file, exc.line, None, None, f"invalid YAML: {exc.message}"))
         return
     for document in documents:
-        if document is None:
-            continue
-        item = validate_document(document, file, errors)
+        item = validate_document(document.data, file, errors, document.node)
         if item is not None:
             yield item
 
 
-def validate_document(document: Any, file: str, errors: list[ManifestError]) -> Located | None:
-    """Validate one parsed document; append located errors and return None when it is invalid."""
-    line = line_of(document, []) or 1
+def validate_document(document: Any, file: str, errors: list[ManifestError], node: Any = None) -> Located | None:
+    """Validate one parsed document (plain data; `node` locates its fields when it came from YAML
+    text); append located errors and return None when it is invalid."""
+    line = line_of(node, []) or 1
     if not isinstance(document, dict):
         errors.append(ManifestError(file, line, None, None, f"expected a mapping with apiVersion, kind, metadata, spec; got {type(document).__name__}"))
         return None
@@ -166,18 +158,18 @@ def validate_document(document: Any, file: str, errors: list[ManifestError]) -> 
     resource = f"{kind}/{name}" if isinstance(kind, str) and name else None
     model = MANIFEST_KINDS.get(kind) if isinstance(kind, str) else None
     if model is None:
-        errors.append(ManifestError(file, line_of(document, ["kind"]) or line, resource, "kind",
+        errors.append(ManifestError(file, line_of(node, ["kind"]) or line, resource, "kind",
                                     f"expected one of {', '.join(MANIFEST_KINDS)}; got {kind!r}"))
         return None
     try:
-        manifest = model.model_validate(to_plain(document))
+        manifest = model.model_validate(document)
     except ValidationError as exc:
         for err in exc.errors():
             loc = list(err["loc"])
-            errors.append(ManifestError(file, line_of(document, loc) or line, resource,
+            errors.append(ManifestError(file, line_of(node, loc) or line, resource,
                                         format_path(loc) or None, _message(model, err)))
         return None
-    return Located(manifest, file, line, document)
+    return Located(manifest, file, line, node)
 
 
 def _message(model: type[BaseModel], err: dict[str, Any]) -> str:

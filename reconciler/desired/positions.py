@@ -4,27 +4,27 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+import yaml
 
 
 def line_of(node: Any, path: Sequence[Any]) -> int | None:
-    """1-based line of the deepest element of `path` that exists in `node` (the document root)."""
-    line = _own_line(node)
+    """1-based line of the deepest element of `path` that exists under `node` (a document's root
+    node); None when there is no node (a document that did not come from YAML text)."""
+    if not isinstance(node, yaml.Node):
+        return None
+    line = node.start_mark.line + 1
     for part in path:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
+        if isinstance(node, yaml.MappingNode):
+            pair = next(((k, v) for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
         else:
             break
     return line
-
-
-def _own_line(node: Any) -> int | None:
-    lc = getattr(node, "lc", None)
-    return lc.line + 1 if lc is not None and lc.line is not None else None
 
 
 def format_path(path: Sequence[Any]) -> str:
@@ -36,20 +36,3 @@ def format_path(path: Sequence[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
-
-
-def to_plain(node: Any) -> Any:
-    """ruamel's round-trip types (CommentedMap, ScalarFloat, ...) as plain Python values."""
-    if isinstance(node, dict):
-        return {str(k) if not isinstance(k, (int, float, bool)) else k: to_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [to_plain(v) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node

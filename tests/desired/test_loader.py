@@ -113,3 +113,34 @@ def test_schema_covers_every_kind_and_rejects_unknown_fields():
     task = json_schema("TaskDefinition")
     spec = task["$defs"][task["properties"]["spec"]["$ref"].rsplit("/", 1)[-1]]
     assert spec["additionalProperties"] is False and "containerDefinitions" in spec["properties"]
+
+
+def test_yaml_1_2_scalars_keep_their_meaning():
+    text = TASK.replace("{name: PORT, value: 8080}", "{name: FLAG, value: on}\n        - {name: DAY, value: 2024-01-01}"
+                        "\n        - {name: ANSWER, value: yes}")
+    env = load_text(text).get("TaskDefinition", "web").manifest.spec.to_api()["containerDefinitions"][0]["environment"]
+    assert env == [{"name": "FLAG", "value": "on"}, {"name": "DAY", "value": "2024-01-01"},
+                   {"name": "ANSWER", "value": "yes"}]
+
+
+def test_a_key_written_twice_is_an_error_with_its_line():
+    assert errors_of(SERVICE.replace("  desiredCount: 1", "  desiredCount: 1\n  desiredCount: 2")) == [
+        "m.yaml:8: invalid YAML: duplicate key 'desiredCount'"]
+
+
+def test_merge_keys_fill_what_is_not_written_explicitly():
+    text = """apiVersion: ecs-reconciler.io/v1alpha1
+kind: TaskDefinition
+metadata: {name: web}
+spec:
+  containerDefinitions:
+    - &base {name: web, image: "nginx:1", essential: true}
+    - <<: *base
+      name: sidecar
+"""
+    containers = load_text(text).get("TaskDefinition", "web").manifest.spec.to_api()["containerDefinitions"]
+    assert containers[1] == {"name": "sidecar", "image": "nginx:1", "essential": True}
+
+
+def test_empty_documents_are_skipped():
+    assert len(load_text("---\n" + CLUSTER + "---\n\n---\n")) == 1
