@@ -125,34 +125,30 @@ class StateReader:
         results = parallel_map(self.latest_revision, sorted(set(families)), self.workers)
         return [r for r in results if r is not None]
 
-    def latest_revision(self, family: str) -> Observed | None:
-        """The latest ACTIVE revision of `family` (DescribeTaskDefinition by family name)."""
+    def _describe_revision(self, ref: str) -> dict | None:
+        """DescribeTaskDefinition of a family or ARN, with tags, stored in the revision cache by ARN;
+        None when it does not exist."""
         try:
-            response = self.clients.ecs.describe_task_definition(taskDefinition=family, include=["TAGS"])
+            response = self.clients.ecs.describe_task_definition(taskDefinition=ref, include=["TAGS"])
         except ClientError as exc:
             if _is_missing(exc):
                 return None
             raise
-        body = response["taskDefinition"]
-        if body.get("status") != "ACTIVE":
+        entry = {"taskDefinition": response["taskDefinition"], "tags": response.get("tags", [])}
+        self.revisions.put(entry["taskDefinition"]["taskDefinitionArn"], entry)
+        return entry
+
+    def latest_revision(self, family: str) -> Observed | None:
+        """The latest ACTIVE revision of `family` (DescribeTaskDefinition by family name)."""
+        entry = self._describe_revision(family)
+        if entry is None or entry["taskDefinition"].get("status") != "ACTIVE":
             return None
-        entry = {"taskDefinition": body, "tags": response.get("tags", [])}
-        self.revisions.put(body["taskDefinitionArn"], entry)
         return _task_definition(entry)
 
     def revision(self, arn: str) -> Observed | None:
         """A specific revision by ARN, described at most once per process (revisions are immutable)."""
-        entry = self.revisions.get(arn)
-        if entry is None:
-            try:
-                response = self.clients.ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
-            except ClientError as exc:
-                if _is_missing(exc):
-                    return None
-                raise
-            entry = {"taskDefinition": response["taskDefinition"], "tags": response.get("tags", [])}
-            self.revisions.put(arn, entry)
-        return _task_definition(entry)
+        entry = self.revisions.get(arn) or self._describe_revision(arn)
+        return _task_definition(entry) if entry is not None else None
 
     def owned_revision_of(self, family: str, instance: str, look_back: int = 5) -> Observed | None:
         """The newest ACTIVE revision of `family` that carries our tag (newest few only), for the case

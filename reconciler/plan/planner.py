@@ -35,7 +35,6 @@ class Planner:
     def plan(self, desired: DesiredState, observed: ObservedState) -> Plan:
         actions: list[Action] = []
         revisions: dict[str, str] = {}  # family -> "family:N" or "family:(new revision)"
-        self.autoscaled = observed.autoscaled
         for item in desired.resources:
             kind = item.manifest.KIND
             obs = observed.get(kind, item.manifest.name)
@@ -45,7 +44,7 @@ class Planner:
                 action = self._plan_task_definition(item, obs)
                 revisions[item.manifest.name] = _managed_revision(action)
             elif kind == "Service":
-                action = self._plan_service(item, obs, desired, revisions)
+                action = self._plan_service(item, obs, desired, revisions, observed.autoscaled)
             else:
                 action = self._plan_scheduled_task(item, obs, desired, revisions)
             actions.append(action)
@@ -103,7 +102,7 @@ class Planner:
         return action
 
     def _plan_service(self, item: Located, obs: Observed | None, desired: DesiredState,
-                      revisions: dict[str, str]) -> Action:
+                      revisions: dict[str, str], autoscaled: set[tuple[str, str]]) -> Action:
         request = item.manifest.spec.to_api()
         request["cluster"] = cluster_name(request["cluster"])
         if "taskDefinition" in request:
@@ -111,7 +110,7 @@ class Planner:
         desired_form = service_rules.normalize(request)
         observed_form = service_rules.normalize(obs.body) if obs else {}
         service_rules.drop_server_chosen(desired_form, observed_form)
-        if (request["cluster"], item.manifest.name) in self.autoscaled:
+        if (request["cluster"], item.manifest.name) in autoscaled:
             # Application Auto Scaling owns desiredCount: neither report nor write it.
             desired_form.pop("desiredCount", None)
             observed_form.pop("desiredCount", None)

@@ -28,6 +28,14 @@ def synced(kube, crd_kind, name, **expect):
     return kube.wait_for(check, what=f"{crd_kind}/{name} synced {expect}")
 
 
+async def create_synced_app(kube) -> None:
+    """A cluster, a task definition and a service (Retain) named shop/web/web, synced."""
+    await kube.create("EcsCluster", "shop", CLUSTER)
+    await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
+    await kube.create("EcsService", "web", service("Retain"))
+    await synced(kube, "EcsService", "web")
+
+
 @pytest.mark.asyncio
 async def test_objects_converge_update_drift_heal_and_delete(kube, local, run_operator):
     ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
@@ -125,10 +133,7 @@ async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emit
     config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=600, self_heal=False,
                             retry_delay=0.5, events_queue=queue, tick_seconds=0.5)
     async with run_operator(kube.url, config):
-        await kube.create("EcsCluster", "shop", CLUSTER)
-        await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
-        await kube.create("EcsService", "web", service("Retain"))
-        await synced(kube, "EcsService", "web")
+        await create_synced_app(kube)
         ecs.update_service(cluster="shop", service="web", desiredCount=2)
 
         async def drifted():
@@ -154,10 +159,7 @@ async def test_metrics_count_reconciles_drift_and_aws_calls(kube, local, run_ope
                             retry_delay=0.5, call_log=calls, metrics=metrics)
     try:
         async with run_operator(kube.url, config):
-            await kube.create("EcsCluster", "shop", CLUSTER)
-            await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
-            await kube.create("EcsService", "web", service("Retain"))
-            await synced(kube, "EcsService", "web")
+            await create_synced_app(kube)
             ecs.update_service(cluster="shop", service="web", desiredCount=5)
 
             def scrape() -> dict:
