@@ -1,8 +1,10 @@
 """Follow rollouts through the ECS event stream, so `apply --wait` describes services only when an
 event says something happened to them (polling stays as a slow fallback).
 
-The queue is shared with the controller, so messages are peeked, never deleted: each is received
-with a zero visibility timeout and remembered by id.
+The queue may be shared with the controller, so messages are peeked, never deleted. A peeked
+message stays hidden for PEEK_VISIBILITY seconds (so the next receive pages on to newer messages
+instead of returning the oldest ten again), then is visible to every reader again; ids are
+remembered so a message is interpreted once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from ..aws import Clients
 from ..observed.events import ParsedEvent, parse_message
 
 PLACEMENT_FAILURE = "SERVICE_TASK_PLACEMENT_FAILURE"
+PEEK_VISIBILITY = 30
 
 
 @dataclass
@@ -33,7 +36,7 @@ class RolloutEvents:
 
     def poll(self, services: set[tuple[str, str]], wait_seconds: int = 1) -> RolloutSignals:
         response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                            WaitTimeSeconds=wait_seconds, VisibilityTimeout=0)
+                                            WaitTimeSeconds=wait_seconds, VisibilityTimeout=PEEK_VISIBILITY)
         signals = RolloutSignals()
         for message in response.get("Messages", []):
             if message["MessageId"] in self._seen:

@@ -64,6 +64,7 @@ def wait_for_services(clients: Clients, services: list[tuple[str, str]], timeout
             on_progress(list(statuses.values()))
         failed = [s for s in statuses.values() if s.state == "FAILED"]
         if failed:
+            _gather_problems(events, {(s.cluster, s.name) for s in failed}, problems, on_problem)
             raise ReconcileError("deployment failed: " + "; ".join(
                 f"{s.cluster}/{s.name}: {s.reason or 'rolled back'}" for s in failed) + _problem_text(problems))
         pending = [key for key in pending if not statuses.get(key) or not statuses[key].done]
@@ -83,11 +84,23 @@ def wait_for_services(clients: Clients, services: list[tuple[str, str]], timeout
             if on_problem:
                 on_problem(problem)
         if signals.failed:
+            _gather_problems(events, set(signals.failed), problems, on_problem)
             raise ReconcileError("deployment failed: " + "; ".join(
                 f"{c}/{n}: {reason}" for (c, n), reason in sorted(signals.failed.items())) + _problem_text(problems))
         to_describe = signals.touched & set(pending)
         if rounds % FALLBACK_POLLS == 0:
             to_describe = set(pending)
+
+
+def _gather_problems(events: "RolloutEvents | None", services: set[tuple[str, str]], problems: list[str],
+                     on_problem: Callable[[str], None] | None, polls: int = 2) -> None:
+    """Before reporting a failure, read the events still in flight: the stopped tasks that explain
+    it can arrive after the failure itself (the queue does not keep order)."""
+    for _ in range(polls if events is not None else 0):
+        for problem in events.poll(services, wait_seconds=1).problems:
+            problems.append(problem)
+            if on_problem:
+                on_problem(problem)
 
 
 def _describe(clients: Clients, services: list[tuple[str, str]], statuses: dict) -> None:
