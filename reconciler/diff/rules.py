@@ -9,7 +9,6 @@ empty lists and maps). Keyed maps use "[key]" keys so change paths read like
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any, Callable, Iterable
 
@@ -28,17 +27,35 @@ def keyed_values(items: list[dict[str, Any]] | None, key: str, value: str) -> di
     return {f"[{item.get(key)}]": item.get(value) for item in items or []}
 
 
+def _json_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def as_set(items: Iterable[Any] | None) -> list[Any]:
     """An order-insensitive list, sorted canonically (dicts by their JSON)."""
     values = list(items or [])
-    return sorted(values, key=lambda v: json.dumps(v, sort_keys=True, default=str))
+    if len(values) < 2:
+        return values
+    if all(type(v) is str for v in values):
+        return sorted(values)  # canonical too (both sides sort the same way), and far cheaper
+    return sorted(values, key=_json_key)
+
+
+def clone(value: Any) -> Any:
+    """A copy of a JSON-shaped tree (maps, lists, immutable leaves): what `copy.deepcopy` gives for
+    manifests and API responses, without its memo bookkeeping (normalizing a fleet copies a lot)."""
+    if isinstance(value, dict):
+        return {k: clone(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) if isinstance(v, (dict, list)) else v for v in value]
+    return value
 
 
 def fill(target: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     """Fill missing keys (recursively into nested maps that are present) with AWS defaults."""
     for key, default in defaults.items():
         if key not in target or target[key] is None:
-            target[key] = copy.deepcopy(default)
+            target[key] = clone(default)
         elif isinstance(default, dict) and isinstance(target[key], dict):
             fill(target[key], default)
     return target
@@ -47,17 +64,25 @@ def fill(target: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
 def prune_empty(value: Any) -> Any:
     """Drop None, empty lists and empty maps at every depth: AWS returns [] for what was never set."""
     if isinstance(value, dict):
-        out = {k: prune_empty(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+        out = {}
+        for k, v in value.items():
+            if v is None:
+                continue
+            if isinstance(v, (dict, list)):
+                v = prune_empty(v)
+                if not v:
+                    continue
+            out[k] = v
+        return out
     if isinstance(value, list):
-        return [prune_empty(v) for v in value]
+        return [prune_empty(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 
 def project(body: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """Keep only request fields: everything else in a describe response is output-only."""
     allowed = set(fields)
-    return {k: copy.deepcopy(v) for k, v in body.items() if k in allowed}
+    return {k: clone(v) for k, v in body.items() if k in allowed}
 
 
 def squash_spaces(text: str | None) -> str | None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from .rules import arn_name, as_set, family_revision, fill, keyed, prune_empty, squash_spaces
+from .rules import arn_name, as_set, clone, family_revision, fill, keyed, prune_empty, squash_spaces
 
 DEFAULTS = {"state": "ENABLED", "taskCount": 1, "enableECSManagedTags": False, "enableExecuteCommand": False}
 
 
 def normalize(spec: dict[str, Any]) -> dict[str, Any]:
-    s = copy.deepcopy(spec)
+    s = clone(spec)
     s.pop("tags", None)
     s["schedule"] = squash_spaces(s.get("schedule"))
     s["cluster"] = arn_name(s.get("cluster"))

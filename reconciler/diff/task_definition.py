@@ -5,7 +5,6 @@ See docs/normalization.md for each rule and its evidence.
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
@@ -66,8 +65,8 @@ def _port_mappings(mappings: list[dict[str, Any]] | None, network_mode: str) -> 
     return keyed(out, lambda m: f"{m.get('containerPort', m.get('containerPortRange'))}/{m['protocol']}")
 
 
-def _container(container: dict[str, Any], network_mode: str) -> dict[str, Any]:
-    c = copy.deepcopy(container)
+def _container(c: dict[str, Any], network_mode: str) -> dict[str, Any]:
+    """Normalizes in place: `c` belongs to the copy `normalize` made."""
     fill(c, CONTAINER_DEFAULTS)
     if c.get("cpu") == 0:
         c.pop("cpu")
@@ -99,8 +98,8 @@ def _container(container: dict[str, Any], network_mode: str) -> dict[str, Any]:
 
 
 def _volume(volume: dict[str, Any]) -> dict[str, Any]:
-    """EFS volumes: AWS returns rootDirectory "/" when the request left it out."""
-    v = copy.deepcopy(volume)
+    """EFS volumes: AWS returns rootDirectory "/" when the request left it out. In place, like `_container`."""
+    v = volume
     efs = v.get("efsVolumeConfiguration")
     if isinstance(efs, dict):
         fill(efs, EFS_DEFAULTS)
