@@ -119,6 +119,11 @@ class Clients:
     def region(self) -> str:
         return self._session.region_name
 
+    def on(self, event_name: str, handler: Any) -> None:
+        """Register a botocore event handler on every client these Clients build (benchmarks record
+        the calls a flow makes this way)."""
+        self._session.events.register(event_name, handler)
+
     def _on_before_call(self, model: Any = None, **kwargs: Any) -> None:
         self.call_log.record_call(model.service_model.service_name, model.name)
 

@@ -42,6 +42,15 @@ def test_cold_plan_and_apply_hit_the_batch_lower_bound(results):
                       "events:PutRule": 10, "events:PutTargets": 10}
 
 
+def test_cold_plan_cpu_is_set_against_a_replay_of_its_own_calls(results):
+    """The SDK floor is the same requests through a bare boto3 client: exactly as many calls, so the
+    CPU ratio compares like with like."""
+    plan = results["cold_plan"]
+    assert plan["sdk_floor_calls"] == plan["calls_total"] == sum(plan["calls"].values())
+    assert plan["sdk_floor_cpu_s"] > 0
+    assert plan["cpu_to_sdk_floor"] == round(plan["cpu_s"] / plan["sdk_floor_cpu_s"], 3)
+
+
 def test_warm_paths_read_only_what_changed(results):
     warm = results["warm_resync"]
     assert warm["pending"] == 0 and warm["refreshed"] == 0 and warm["replanned"] == 0
