@@ -13,6 +13,7 @@ import threading
 import click
 
 from .loop import Controller, ControllerConfig
+from .rollouts import ROLLOUT_TIMEOUT
 
 log = logging.getLogger("reconciler.controller")
 
@@ -52,10 +53,13 @@ def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0,
 @click.option("--once", is_flag=True, help="Run one pass (fetch, plan, apply) and exit: 0 if it succeeded, else 1.")
 @click.option("--state-file", type=click.Path(), help="Remember applied specs across restarts (sync vs drift).")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
+@click.option("--rollout-timeout", default=ROLLOUT_TIMEOUT, show_default=True,
+              help="Seconds a service deployment may stay in progress before it shows as failed (0: never).")
 @click.pass_obj
 def run(state, source: str, poll_interval: float, resync_period: float, events_queue: str | None, self_heal: bool,
         prune: bool, dry_run: bool, concurrency: int, listen: str, webhook_secret: str | None,
-        admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None) -> None:
+        admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None,
+        rollout_timeout: float) -> None:
     """Run the GitOps controller: keep ECS converged to a directory or a git branch."""
     from . import logging_json
 
@@ -68,7 +72,7 @@ def run(state, source: str, poll_interval: float, resync_period: float, events_q
     config = ControllerConfig(source=source, poll_interval=poll_interval, resync_period=resync_period,
                               events_queue=events_queue, self_heal=self_heal, prune=prune, dry_run=dry_run,
                               concurrency=concurrency, instance=state.instance, state_file=state_file,
-                              cache_dir=cache_dir)
+                              cache_dir=cache_dir, rollout_timeout=rollout_timeout)
     controller = Controller(state.clients(), config)
     if once:
         try:

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..aws import Clients
 from ..desired.loader import DesiredState, load_manifests
+from ..diff.rules import family_revision
 from ..engine import Engine, EngineOptions
 from ..errors import InvalidManifests
 from ..observed.informer import Informer
@@ -38,6 +39,7 @@ from ..plan.model import Action, Plan
 from ..sources.directory import DirectorySource
 from ..sources.git import GitSource, GitSourceError, redact_url
 from .metrics import ControllerMetrics
+from .rollouts import ROLLOUT_TIMEOUT, Rollout, rollout_of
 from .status import ResourceStatus, StatusBoard
 from .workqueue import ExponentialBackoff, WorkQueue, run_workers
 
@@ -63,6 +65,7 @@ class ControllerConfig:
     workdir: str | None = None
     events_wait_seconds: int = 5  # SQS long poll; also bounds how long stop waits for the consumer
     rollout_poll: float = 5.0  # re-check services that are rolling out this often
+    rollout_timeout: float = ROLLOUT_TIMEOUT  # a deployment in progress longer than this counts as failed (0: never)
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
 
@@ -118,6 +121,9 @@ class Controller:
         self._http_suspended = False
         self._ready = False
         self._applied: dict[tuple[str, str], str] = self._load_state()
+        # Services we deployed whose rollout we have not yet seen finish: key -> the task definition
+        # revision ("family:N") of that deployment, once a describe has shown it.
+        self._rollouts: dict[tuple[str, str], str | None] = {}
         # Observed state between full reads. With an event stream, a reconcile re-reads only what
         # events (and our own writes) touched; the resync timer asks for a full read.
         self.informer = Informer()
@@ -319,7 +325,8 @@ class Controller:
         self._ready = True
         syncs = self._sync_keys(plan)
         writable = not (self.config.dry_run or self.is_suspended())
-        chosen = self._choose(plan, syncs) if writable else []
+        held = self._rolled_back(plan)
+        chosen = self._choose(plan, syncs, held) if writable else []
         for action in plan.pending:
             if action.key not in syncs and action.action != "conflict":
                 self.metrics.drift_detected.labels(kind=action.kind).inc()
@@ -327,13 +334,13 @@ class Controller:
         done: set[tuple[str, str]] = set()
         if chosen:
             failed, done = self._apply(engine, plan, chosen, syncs)
-        rows = self._rows(plan, syncs, done, failed)
+        rows, moving = self._rows(plan, syncs, done, failed, held)
         # What we wrote, failed to write, or is still rolling out must be read again next time.
-        self.informer.mark(set(done) | set(failed) | {(r.kind, r.name) for r in rows if r.state == "rolling-out"})
+        self.informer.mark(set(done) | set(failed) | moving)
         self.status.set_resources(rows)
         self.metrics.set_resource_states([r.document() for r in rows])
         self._remember(plan, done, failed)
-        if any(r.state == "rolling-out" for r in rows):
+        if moving:
             self.queue.add_after(RECONCILE, self.config.rollout_poll)
         if failed:
             raise RuntimeError("apply failed for " + ", ".join("/".join(k) for k in failed))
@@ -368,10 +375,25 @@ class Controller:
                     grew = True
         return syncs
 
-    def _choose(self, plan: Plan, syncs: set[tuple[str, str]]) -> list[Action]:
-        """Syncs always, drift with self-heal, plus pending dependencies of anything chosen."""
+    def _rolled_back(self, plan: Plan) -> set[tuple[str, str]]:
+        """Services we deployed whose task definition moved away before we saw the rollout finish:
+        ECS rolled the deployment back (circuit breaker). Deploying the same spec again would only
+        fail again, so they are held until the manifest changes."""
+        held = set()
+        for a in plan.pending:
+            deployed = self._rollouts.get(a.key)
+            if a.kind != "Service" or a.action != "update" or not deployed or a.observed is None:
+                continue
+            running = family_revision(a.observed.body.get("taskDefinition"))
+            if family_revision(a.request.get("taskDefinition")) == deployed and running != deployed:
+                held.add(a.key)
+        return held
+
+    def _choose(self, plan: Plan, syncs: set[tuple[str, str]], held: set[tuple[str, str]] = frozenset()) -> list[Action]:
+        """Syncs always, drift with self-heal, plus pending dependencies of anything chosen; never
+        what `held` names."""
         pending = {a.key: a for a in plan.pending if a.action != "conflict"}
-        keys = {k for k in pending if k in syncs or self.config.self_heal}
+        keys = {k for k in pending if (k in syncs or self.config.self_heal) and k not in held}
         grew = True
         while grew:
             grew = False
@@ -408,20 +430,38 @@ class Controller:
                 self.metrics.drift_healed.labels(kind=action.kind).inc()
         return {}, done
 
-    def _rows(self, plan: Plan, syncs, done, failed) -> list[ResourceStatus]:
-        rows = []
+    def _rows(self, plan: Plan, syncs, done, failed, held) -> tuple[list[ResourceStatus], set[tuple[str, str]]]:
+        """A status row per resource, and the services still moving (to read again soon)."""
+        rows, moving = [], set()
         for action in plan.actions:
             if action.action == "delete" and action.key in done:
+                self._rollouts.pop(action.key, None)
                 continue
             row = ResourceStatus(action.kind, action.name, "in-sync", action=action.action)
+            rollout = self._rollout(action)
+            if rollout.in_progress:
+                moving.add(action.key)
             if action.key in failed:
                 row.state, row.error = "failed", failed[action.key]
             elif action.action == "conflict":
                 row.state, row.error = "failed", "; ".join(action.reasons) or "conflict"
             elif action.action == "none":
-                row.state = "rolling-out" if _rolling_out(action) else "in-sync"
+                row.state = {"done": "in-sync", "in-progress": "rolling-out"}.get(rollout.state, "failed")
+                row.error = rollout.reason
+                if rollout.state == "done":
+                    self._rollouts.pop(action.key, None)
+                elif action.key in self._rollouts:
+                    self._rollouts[action.key] = family_revision(action.observed.body.get("taskDefinition"))
             elif action.key in done:
-                row.state = "rolling-out" if action.kind == "Service" and action.action != "delete" else "in-sync"
+                if action.kind == "Service" and action.action != "delete":
+                    row.state = "rolling-out"
+                    moving.add(action.key)
+                    self._rollouts[action.key] = None  # which revision: the next describe says
+            elif action.key in held:
+                row.state = "failed"
+                row.drift = sorted({c.path for c in action.changes})
+                row.error = ((rollout.reason + "; ") if rollout.reason else "") + (
+                    "ECS replaced the deployment of this spec (rolled back); not deployed again until the manifest changes")
             elif action.key in syncs:
                 row.state = "pending"
                 row.drift = sorted({c.path for c in action.changes})
@@ -429,7 +469,13 @@ class Controller:
                 row.state = "drifted"
                 row.drift = sorted({c.path for c in action.changes})
             rows.append(row)
-        return rows
+        return rows, moving
+
+    def _rollout(self, action: Action) -> Rollout:
+        """The observed service's rollout (a resource that is not a service never rolls out)."""
+        if action.kind != "Service" or action.observed is None:
+            return Rollout("done")
+        return rollout_of(action.observed.body, timeout=self.config.rollout_timeout)
 
     def _remember(self, plan: Plan, done, failed) -> None:
         """Record what is now applied: in-sync and written resources; forget deleted ones."""
@@ -475,14 +521,3 @@ def _safe_error(message: str, path: str | None) -> str:
 
 
 _GOT_VALUE = re.compile(r"\s*\(got .*\)$")
-
-
-def _rolling_out(action: Action) -> bool:
-    """A service whose deployment has not finished (per the last describe)."""
-    if action.kind != "Service" or action.observed is None:
-        return False
-    deployments = action.observed.body.get("deployments") or []
-    if len(deployments) > 1:
-        return True
-    return any(d.get("rolloutState") == "IN_PROGRESS" for d in deployments)
-

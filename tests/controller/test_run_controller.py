@@ -291,3 +291,68 @@ def test_event_stream_dirty_key_triggers_a_heal(local, local_clients, tmp_path):
             assert set(reads) == {"DescribeServices"}, reads
         finally:
             controller.stop()
+
+
+def _web_row(doc: dict) -> dict | None:
+    return next((r for r in doc["resources"] if r["kind"] == "Service" and r["name"] == "shop-web"), None)
+
+
+def test_a_rolled_back_deployment_shows_failed_and_is_not_deployed_again(local, local_clients, upstream, tmp_path):
+    """The circuit breaker rolls a broken image back; deploying the same spec again would only fail
+    again (and fight ECS forever), so the service shows failed until a new commit changes it."""
+    first = commit(upstream, "initial")
+    controller = make(local_clients, tmp_path, f"file://{upstream}#main")
+    with build_server(controller) as server:
+        controller.start()
+        try:
+            wait_for(converged_at(server, first), what="first commit")
+            set_image(upstream, "fail-deploy")  # the local scheduler fails deployments of this image
+            bad = commit(upstream, "web: an image whose tasks cannot start")
+
+            def rolled_back():
+                row = _web_row(status(server))
+                rolled_back.last = row
+                return row if row and row["state"] == "failed" and "rolled back" in (row["error"] or "") else None
+            row = wait_for(rolled_back, what="the rolled-back service to show failed")
+            assert row["action"] == "update" and "spec.taskDefinition" in row["drift"]
+            service = local.client("ecs").describe_services(cluster="shop", services=["shop-web"])["services"][0]
+            assert service["taskDefinition"].endswith("shop-web:1")  # ECS put the previous revision back
+
+            updates = local_clients.call_log.calls[("ecs", "UpdateService")]
+            for _ in range(5):  # several reconciles: none of them may deploy the broken spec again
+                controller.trigger()
+                time.sleep(0.3)
+            assert local_clients.call_log.calls[("ecs", "UpdateService")] == updates
+            doc = status(server)
+            # The commit was applied (revision); its rollout failed (the row), as Argo CD's Synced + Degraded.
+            assert doc["revision"] == bad and _web_row(doc)["state"] == "failed"
+
+            web = upstream / "web.yaml"
+            web.write_text(web.read_text().replace("nginx/nginx:fail-deploy", "nginx/nginx:1.28"))
+            fixed = commit(upstream, "web: a good image")
+            wait_for(converged_at(server, fixed), what="the fix")
+        finally:
+            controller.stop()
+
+
+def test_a_failed_first_deployment_shows_its_reason_instead_of_rolling_out_forever(local, local_clients, upstream,
+                                                                                   tmp_path):
+    web = upstream / "web.yaml"
+    web.write_text(web.read_text().replace("nginx/nginx:1.27", "nginx/nginx:fail-deploy")
+                   .replace("deploymentCircuitBreaker: {enable: true, rollback: true}",
+                            "deploymentCircuitBreaker: {enable: true, rollback: false}"))
+    commit(upstream, "web: an image whose tasks cannot start")
+    controller = make(local_clients, tmp_path, f"file://{upstream}#main")
+    with build_server(controller) as server:
+        controller.start()
+        try:
+            def failed():
+                row = _web_row(status(server))
+                failed.last = row
+                return row if row and row["state"] == "failed" else None
+            row = wait_for(failed, what="the service to show failed")
+            assert "circuit breaker" in row["error"] and row["action"] == "none"
+            assert local_clients.call_log.calls[("ecs", "CreateService")] == 1
+            assert local_clients.call_log.calls[("ecs", "UpdateService")] == 0
+        finally:
+            controller.stop()
