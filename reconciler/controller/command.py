@@ -12,8 +12,8 @@ import threading
 
 import click
 
+from ..observed.rollouts import ROLLOUT_TIMEOUT
 from .loop import Controller, ControllerConfig
-from .rollouts import ROLLOUT_TIMEOUT
 
 log = logging.getLogger("reconciler.controller")
 

@@ -34,12 +34,12 @@ from ..engine import Engine, EngineOptions
 from ..errors import InvalidManifests
 from ..observed.informer import Informer
 from ..observed.revisions import RevisionCache
+from ..observed.rollouts import ROLLOUT_TIMEOUT, Rollout, rollout_of
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
 from ..sources.directory import DirectorySource
 from ..sources.git import GitSource, GitSourceError, redact_url
 from .metrics import ControllerMetrics
-from .rollouts import ROLLOUT_TIMEOUT, Rollout, rollout_of
 from .status import ResourceStatus, StatusBoard
 from .workqueue import ExponentialBackoff, WorkQueue, run_workers
 

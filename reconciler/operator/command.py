@@ -6,6 +6,7 @@ import click
 import kopf
 
 from ..aws import AwsSettings, CallLog
+from ..observed.rollouts import ROLLOUT_TIMEOUT
 from .handlers import OperatorConfig, build_registry
 from .metrics import OperatorMetrics
 
@@ -36,9 +37,12 @@ def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
               help="kopf's liveness endpoint URL (empty to disable).")
 @click.option("--metrics-listen", default="127.0.0.1:9090", show_default=True,
               help="Serve Prometheus /metrics on HOST:PORT (empty to disable).")
+@click.option("--rollout-timeout", default=ROLLOUT_TIMEOUT, show_default=True,
+              help="Seconds a service deployment may stay in progress before it is Stalled/RolloutFailed (0: never).")
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
-             events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str) -> None:
+             events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
+             rollout_timeout: float) -> None:
     """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
@@ -51,7 +55,7 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
         metrics.serve(host or "127.0.0.1", int(port))
     config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
-                            call_log=call_log, metrics=metrics)
+                            call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout)
     registry = build_registry(config, kopf.SmartOperatorRegistry())
     kopf.run(registry=registry, settings=operator_settings(), standalone=peering is None, peering_name=peering,
              clusterwide=all_namespaces, namespaces=list(namespaces), liveness_endpoint=liveness or None)

@@ -22,7 +22,9 @@ from ..aws import AwsSettings, CallLog, Clients
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
 from ..errors import ReconcileError
+from ..diff.rules import family_revision
 from ..observed.revisions import RevisionCache
+from ..observed.rollouts import ROLLOUT_TIMEOUT, rollout_of
 from ..ownership import DEFAULT_INSTANCE, is_owned
 from ..plan.model import Action, Plan
 from . import status as st
@@ -44,6 +46,8 @@ class OperatorConfig:
     call_log: CallLog | None = None
     events_queue: str | None = None  # SQS queue of the ECS event stream: drift is checked as events arrive
     tick_seconds: float = 2.0  # with an events queue, how often each object looks for a wake-up
+    rollout_poll_seconds: float = 5.0  # a service rolling out is looked at again this often
+    rollout_timeout: float = ROLLOUT_TIMEOUT  # in progress longer than this: RolloutFailed (0: never)
     metrics: Any = None  # an OperatorMetrics, when metrics are served
 
 
@@ -112,6 +116,30 @@ def _revision(kind: str, arn: str | None, action: Action | None) -> str | None:
         ref = action.request.get("taskDefinition") or (action.observed.body.get("taskDefinition") if action.observed else None)
         return str(ref).rsplit("/", 1)[-1] if ref else None
     return None
+
+
+def _rolling_out(raw: dict[str, Any]) -> bool:
+    """The object's conditions say its deployment is still being followed."""
+    for condition in (raw.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Reconciling" and condition.get("status") == "True":
+            return condition.get("reason") == "RollingOut"
+    return False
+
+
+def _same_conditions(raw: dict[str, Any], new: list[dict[str, Any]]) -> bool:
+    old = {c.get("type"): (c.get("status"), c.get("reason"), c.get("message"))
+           for c in (raw.get("status") or {}).get("conditions") or []}
+    return all(old.get(c["type"]) == (c["status"], c["reason"], c["message"]) for c in new)
+
+
+def _rolled_back(raw: dict[str, Any], action: Action | None) -> bool:
+    """ECS put another revision back after we deployed the one the spec still asks for."""
+    if action is None or action.kind != "Service" or action.action != "update" or action.observed is None:
+        return False
+    deployed = (raw.get("status") or {}).get("lastAppliedRevision")
+    wanted = family_revision(action.request.get("taskDefinition"))
+    running = family_revision(action.observed.body.get("taskDefinition"))
+    return bool(deployed) and wanted == deployed and running != deployed
 
 
 def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | None = None) -> kopf.OperatorRegistry:
@@ -200,9 +228,13 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             count("reconciles", kind, outcome="error")
             raise kopf.TemporaryError(str(exc), delay=config.retry_delay)
         arn = _arn(plan, applied, kind, name)
+        previous = (body.get("status") or {}).get("conditions")
+        if kind == "Service" and f"{kind}/{name}" in applied:
+            conditions = st.reconciling(previous, generation, "RollingOut", "the deployment has not finished")
+        else:
+            conditions = rollout_conditions(previous, generation, plan.get(kind, name), reason)
         fields: dict[str, Any] = dict(synced=True, drifted=False, driftedPaths=[], observedGeneration=generation,
-                                      specHash=digest, conditions=st.ready((body.get("status") or {}).get("conditions"),
-                                                                           generation, reason))
+                                      specHash=digest, conditions=conditions)
         count("reconciles", kind, outcome="synced")
         if arn:
             fields["arn"] = arn
@@ -211,13 +243,28 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             fields["lastAppliedRevision"] = revision
         _set_status(patch, **fields)
 
+    def rollout_conditions(previous: Any, generation: int | None, action: Action | None, message: str) -> list:
+        """Ready, unless `action` is a service whose deployment is still moving or has failed."""
+        if action is None or action.kind != "Service" or action.observed is None:
+            return st.ready(previous, generation, message)
+        rollout = rollout_of(action.observed.body, timeout=config.rollout_timeout)
+        if rollout.state == "in-progress":
+            return st.reconciling(previous, generation, "RollingOut", "the deployment has not finished")
+        if rollout.state == "failed":
+            return st.stalled(previous, generation, "RolloutFailed", rollout.reason or "the deployment failed")
+        return st.ready(previous, generation, message)
+
     def reconcile(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
         raw = _plain(body)
         converted = prepare(raw, patch, kwargs)
         if converted is not None:
             converge(raw, patch, converted, "in sync with the spec")
 
-    def check_drift(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
+    def follow_rollout(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
+        """A service whose deployment is under way: the drift check, without waiting to be due."""
+        check_drift(body, patch, _due=True, **kwargs)
+
+    def check_drift(body: Any, patch: kopf.Patch, _due: bool = False, **kwargs: Any) -> None:
         raw = _plain(body)
         if raw["metadata"].get("deletionTimestamp"):
             return  # being deleted: the delete handler owns it now
@@ -228,7 +275,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         except (InvalidObject, DependencyNotReady):
             return
         kind, name = converted.located.manifest.KIND, converted.located.manifest.name
-        if not due(raw, kind, name):
+        if not (_due or due(raw, kind, name)):
             return
         with rec.lock:
             plan = rec.engine().plan(converted.desired)
@@ -236,9 +283,28 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         paths = [c.path for c in own.changes] if own is not None and own.action != "none" else []
         if own is not None and own.action == "create":
             paths = paths or ["(missing in AWS)"]
+        generation = raw["metadata"].get("generation")
+        previous = (raw.get("status") or {}).get("conditions")
         if not paths:
             if raw.get("status", {}).get("drifted"):
                 _set_status(patch, drifted=False, driftedPaths=[])
+            conditions = rollout_conditions(previous, generation, own, "in sync with the spec")
+            if not _same_conditions(raw, conditions):
+                _set_status(patch, conditions=conditions)
+                stalled = next(c for c in conditions if c["type"] == "Stalled")
+                if stalled["status"] == "True":
+                    kopf.warn(raw, reason=stalled["reason"], message=stalled["message"])
+            return
+        if _rolled_back(raw, own):
+            # Deploying the same revision again would fail again (and fight the circuit breaker).
+            rollout = rollout_of(own.observed.body, timeout=config.rollout_timeout)
+            message = ((rollout.reason + "; ") if rollout.reason else "") + (
+                f"ECS rolled {raw['status']['lastAppliedRevision']} back; not deployed again until what the service "
+                "deploys changes")
+            conditions = st.stalled(previous, generation, "RolledBack", message)
+            if not _same_conditions(raw, conditions):
+                kopf.warn(raw, reason="RolledBack", message=message)
+                _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions)
             return
         kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}")
         count("drift_detected", kind)
@@ -287,6 +353,12 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         kopf.on.delete(*resource, id="delete", registry=registry)(delete)
         interval = min(config.tick_seconds, config.resync_seconds) if config.events_queue else config.resync_seconds
         kopf.timer(*resource, id="drift", interval=interval, initial_delay=interval, registry=registry)(check_drift)
+        if CRD_KINDS[crd_kind] == "Service":
+            # Only while a deployment is being followed (Reconciling/RollingOut); kopf checks the
+            # filter in-process, so idle services cost no handler call and no AWS call.
+            poll = min(config.rollout_poll_seconds, config.resync_seconds)
+            kopf.timer(*resource, id="rollout", interval=poll, initial_delay=poll, registry=registry,
+                       when=lambda body, **_: _rolling_out(dict(body)))(follow_rollout)
     if config.events_queue:
         kopf.on.startup(registry=registry)(start_events)
         kopf.on.cleanup(registry=registry)(stop_events)

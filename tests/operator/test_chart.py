@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from reconciler.cli import cli
 from reconciler.operator import crds
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -78,6 +79,11 @@ def test_rendered_chart_validates(values):
     assert container["livenessProbe"]["httpGet"]["port"] == "health"
     assert kinds["Service"]["spec"]["ports"][0]["targetPort"] == "http"
     args = kinds["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    # Every rendered flag is one the CLI knows (global options, then the operator command's).
+    split = args.index("operator")
+    root = cli.make_context("ecs-reconciler", args[:split] + ["operator"])
+    params = cli.get_command(root, "operator").make_context("operator", args[split + 1:], parent=root).params
+    assert params["rollout_timeout"] == 900 and params["resync_seconds"] == 300
     annotations = kinds["ServiceAccount"]["metadata"].get("annotations", {})
     if values:
         assert "--all-namespaces" in args and "--no-self-heal" in args and "--events-queue=q" in args

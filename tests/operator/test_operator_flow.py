@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import boto3
 import pytest
 
@@ -26,6 +28,15 @@ def synced(kube, crd_kind, name, **expect):
         status = await kube.status(crd_kind, name)
         return status if status.get("synced") and all(status.get(k) == v for k, v in expect.items()) else None
     return kube.wait_for(check, what=f"{crd_kind}/{name} synced {expect}")
+
+
+def ready(kube, crd_kind, name):
+    """Synced and Ready: for a service, once its deployment has finished (Reconciling/RollingOut before)."""
+    async def check():
+        status = await kube.status(crd_kind, name)
+        conditions = {c["type"]: c for c in status.get("conditions") or []}
+        return status if status.get("synced") and conditions.get("Ready", {}).get("status") == "True" else None
+    return kube.wait_for(check, what=f"{crd_kind}/{name} ready")
 
 
 async def create_synced_app(kube) -> None:
@@ -53,9 +64,10 @@ async def test_objects_converge_update_drift_heal_and_delete(kube, local, run_op
         assert [s["status"] for s in described] == ["ACTIVE", "ACTIVE"]
         assert web["arn"] == described[0]["serviceArn"]
         assert web["lastAppliedRevision"] == "web:1"
-        ready = {c["type"]: c for c in web["conditions"]}
-        assert ready["Ready"]["status"] == "True" and ready["Stalled"]["status"] == "False"
-        assert ready["Ready"]["observedGeneration"] == 1
+        web = await ready(kube, "EcsService", "web")  # Ready once the deployment has finished
+        conditions = {c["type"]: c for c in web["conditions"]}
+        assert conditions["Stalled"]["status"] == "False" and conditions["Reconciling"]["status"] == "False"
+        assert conditions["Ready"]["observedGeneration"] == 1
         assert any(e.get("reason") == "Create" for e in kube.events())
 
         # A new image rolls a new revision.
@@ -177,3 +189,62 @@ async def test_metrics_count_reconciles_drift_and_aws_calls(kube, local, run_ope
     assert samples[("ecs_reconciler_drift_detected_total", (("kind", "Service"),))] >= 1
     assert samples[("ecs_reconciler_aws_calls_total",
                     (("operation", "CreateService"), ("outcome", "success"), ("service", "ecs")))] == 1
+
+
+@pytest.mark.asyncio
+async def test_a_rolled_back_deployment_stalls_instead_of_fighting_the_circuit_breaker(kube, local, run_operator):
+    """A new image whose tasks cannot start: ECS's circuit breaker rolls the service back. The
+    operator reports Stalled/RolledBack and does not deploy that revision again; a fixed image
+    deploys and the service is Ready again."""
+    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
+    calls = CallLog()
+    config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=0.5, retry_delay=0.5,
+                            call_log=calls)
+    breaker = {"deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}}
+    async with run_operator(kube.url, config):
+        await kube.create("EcsCluster", "shop", CLUSTER)
+        await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
+        await kube.create("EcsService", "web", {**service("Retain"), **breaker})
+        await ready(kube, "EcsService", "web")
+
+        def with_image(image: str) -> dict:
+            return {"containerDefinitions": [{**TASK_DEFINITION["containerDefinitions"][0], "image": image}]}
+        await kube.patch_spec("EcsTaskDefinition", "web", with_image("nginx:fail-deploy"))
+
+        async def rolled_back():
+            status = await kube.status("EcsService", "web")
+            conditions = {c["type"]: c for c in status.get("conditions") or []}
+            stalled = conditions.get("Stalled", {})
+            return status if stalled.get("status") == "True" and stalled.get("reason") == "RolledBack" else None
+        status = await kube.wait_for(rolled_back, what="Stalled/RolledBack")
+        assert status["lastAppliedRevision"] == "web:2" and "spec.taskDefinition" in status["driftedPaths"]
+        assert ecs.describe_services(cluster="shop", services=["web"])["services"][0]["taskDefinition"].endswith("web:1")
+        assert any(e.get("reason") == "RolledBack" for e in kube.events())
+
+        updates = calls.calls[("ecs", "UpdateService")]
+        await asyncio.sleep(3)  # six resync periods: none may deploy web:2 again
+        assert calls.calls[("ecs", "UpdateService")] == updates
+
+        await kube.patch_spec("EcsTaskDefinition", "web", with_image("nginx:1.27"))
+        healed = await ready(kube, "EcsService", "web")
+        assert healed["lastAppliedRevision"] == "web:3"
+        assert ecs.describe_services(cluster="shop", services=["web"])["services"][0]["taskDefinition"].endswith("web:3")
+
+
+@pytest.mark.asyncio
+async def test_a_new_service_turns_ready_when_its_deployment_finishes_not_at_the_resync(kube, local, run_operator):
+    """Right after the write a service is Reconciling/RollingOut; a timer that runs only for such
+    services (every rollout_poll_seconds) turns it Ready, long before the 600 s drift resync."""
+    config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=600, retry_delay=0.5,
+                            rollout_poll_seconds=1.5)
+    async with run_operator(kube.url, config):
+        await kube.create("EcsCluster", "shop", CLUSTER)
+        await kube.create("EcsTaskDefinition", "web", TASK_DEFINITION)
+        await kube.create("EcsService", "web", service("Retain"))
+        status = await synced(kube, "EcsService", "web")
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert (conditions["Reconciling"]["status"], conditions["Reconciling"]["reason"]) == ("True", "RollingOut")
+        assert conditions["Ready"]["status"] == "False"
+        status = await ready(kube, "EcsService", "web")
+        conditions = {c["type"]: c for c in status["conditions"]}
+        assert conditions["Reconciling"]["status"] == "False" and conditions["Stalled"]["status"] == "False"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from reconciler.controller.rollouts import rollout_of
+from reconciler.observed.rollouts import rollout_of
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
