@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .apply.executor import Applier, ApplyResult
+from .apply.executor import ActionListener, Applier, ApplyResult
 from .apply.rollout_events import RolloutEvents
 from .apply.wait import RolloutStatus, wait_for_services
 from .aws import Clients
@@ -43,8 +43,11 @@ class Engine:
         observed = observed if observed is not None else self.observe(desired)
         return Planner(self.reader, self.options.instance).plan(desired, observed)
 
-    def apply(self, plan: Plan, on_progress: Callable[[str], None] | None = None) -> ApplyResult:
-        applier = Applier(self.clients, self.reader, self.options.instance, self.options.revision, on_progress)
+    def apply(self, plan: Plan, on_progress: Callable[[str], None] | None = None,
+              on_action: ActionListener | None = None) -> ApplyResult:
+        """Write `plan`; `on_progress` gets readable lines, `on_action` each action's start, end or failure."""
+        applier = Applier(self.clients, self.reader, self.options.instance, self.options.revision, on_progress,
+                          on_action=on_action)
         return applier.apply(plan, allow_replace=self.options.allow_replace)
 
     def wait(self, result: ApplyResult, timeout: float = 600.0, poll: float = 2.0,

@@ -50,14 +50,20 @@ class ApplyResult:
     services: list[tuple[str, str]] = field(default_factory=list)  # (cluster, name) to wait for
 
 
+# on_action(action, event, error): event is "started", "done" or "failed" (then `error` is set).
+ActionListener = Callable[[Action, str, "BaseException | None"], None]
+
+
 class Applier:
     def __init__(self, clients: Clients, reader: StateReader, instance: str, revision: str | None = None,
-                 on_progress: Callable[[str], None] | None = None, workers: int = 8):
+                 on_progress: Callable[[str], None] | None = None, workers: int = 8,
+                 on_action: ActionListener | None = None):
         self.clients = clients
         self.reader = reader
         self.instance = instance
         self.revision = revision
         self.on_progress = on_progress or (lambda message: None)
+        self.on_action = on_action or (lambda action, event, error: None)
         self.workers = workers
         self.task_definition_arns: dict[str, str] = {}
         self.cluster_arns: dict[str, str] = {}
@@ -80,8 +86,14 @@ class Applier:
         apply stops before the next kind (which may depend on this one)."""
         def run(action: Action) -> Outcome:
             self.on_progress(f"{action.action} {action.label} ...")
-            arn = getattr(self, f"_{action.action}_{_snake(action.kind)}")(action)
+            self.on_action(action, "started", None)
+            try:
+                arn = getattr(self, f"_{action.action}_{_snake(action.kind)}")(action)
+            except BaseException as exc:
+                self.on_action(action, "failed", exc)
+                raise
             self.on_progress(f"{action.action} {action.label}: done")
+            self.on_action(action, "done", None)
             return Outcome(action.label, action.action, arn)
 
         with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(wave)))) as pool:

@@ -405,26 +405,30 @@ class Controller:
         return [a for a in plan.pending if a.key in keys]
 
     def _apply(self, engine: Engine, plan: Plan, chosen: list[Action], syncs: set[tuple[str, str]]):
-        """Apply ``chosen`` in plan order; report which keys finished and which one failed."""
+        """Apply ``chosen`` in plan order; report which keys finished and which failed (and why)."""
         chosen_ids = {id(a) for a in chosen}
         subset = Plan([a for a in plan.actions if a.action == "none" or id(a) in chosen_ids])
-        by_label = {a.label: a.key for a in chosen}
         done: set[tuple[str, str]] = set()
-        started: list[tuple[str, str]] = []
+        failures: dict[tuple[str, str], str] = {}
+
+        def on_action(action: Action, event: str, error: BaseException | None) -> None:
+            if event == "done":
+                done.add(action.key)
+            elif event == "failed":
+                failures[action.key] = f"{type(error).__name__}: {error}"
 
         def progress(message: str) -> None:
             verb, _, rest = message.partition(" ")
-            label = rest.removesuffix(": done").removesuffix(" ...")
-            if label in by_label:
-                (done.add if rest.endswith(": done") else started.append)(by_label[label])
             log.info("apply %s %s", verb, rest, extra={"revision": engine.options.revision})
 
         try:
-            engine.apply(subset, on_progress=progress)
+            engine.apply(subset, on_progress=progress, on_action=on_action)
         except Exception as exc:
-            culprit = next((k for k in reversed(started) if k not in done), None) or chosen[0].key
-            log.error("apply failed", extra={"resource": "/".join(culprit), "error": str(exc)})
-            return {culprit: f"{type(exc).__name__}: {exc}"}, done
+            # An action's own failure names it; a failure before any action (a guard) blames the first.
+            failed = failures or {chosen[0].key: f"{type(exc).__name__}: {exc}"}
+            for key, error in failed.items():
+                log.error("apply failed", extra={"resource": "/".join(key), "error": error})
+            return failed, done
         for action in chosen:
             if action.key in done and action.key not in syncs:
                 self.metrics.drift_healed.labels(kind=action.kind).inc()

@@ -356,3 +356,44 @@ def test_a_failed_first_deployment_shows_its_reason_instead_of_rolling_out_forev
             assert local_clients.call_log.calls[("ecs", "UpdateService")] == 0
         finally:
             controller.stop()
+
+
+GHOST_SERVICE = """---
+apiVersion: ecs-reconciler.io/v1alpha1
+kind: Service
+metadata:
+  name: {name}
+spec:
+  cluster: arn:aws:ecs:us-east-1:123456789012:cluster/{name}-cluster
+  taskDefinition: shop-web
+  desiredCount: 1
+  launchType: FARGATE
+  networkConfiguration:
+    awsvpcConfiguration:
+      subnets: [subnet-00000000000000001]
+      securityGroups: [sg-00000000000000001]
+"""
+
+
+def test_every_failed_write_of_a_wave_is_reported_on_its_own_resource(local, local_clients, tmp_path):
+    """Services of one wave are created in parallel: each one whose write fails shows failed with its
+    own error, and the one that succeeded beside them is not blamed."""
+    source = tmp_path / "manifests"
+    source.mkdir()
+    for name in ("cluster.yaml", "web.yaml"):
+        shutil.copy(MANIFESTS / name, source / name)
+    (source / "ghosts.yaml").write_text("".join(GHOST_SERVICE.format(name=n) for n in ("ghost-a", "ghost-b")))
+
+    controller = make(local_clients, tmp_path, str(source))
+    with build_server(controller) as server:
+        assert not controller.sync_once()
+        rows = {(r["kind"], r["name"]): r for r in status(server)["resources"]}
+    controller.stop()
+    for name in ("ghost-a", "ghost-b"):
+        row = rows[("Service", name)]
+        assert row["state"] == "failed" and "ClusterNotFoundException" in row["error"], row
+    assert rows[("Service", "shop-web")]["state"] in ("rolling-out", "in-sync")
+    assert rows[("Service", "shop-web")]["error"] is None
+    assert {rows[k]["state"] for k in (("Cluster", "shop"), ("TaskDefinition", "shop-web"))} == {"in-sync"}
+    created = local.client("ecs").describe_services(cluster="shop", services=["shop-web"])["services"]
+    assert [s["status"] for s in created] == ["ACTIVE"]
