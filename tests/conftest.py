@@ -11,11 +11,13 @@ from reconciler.aws import AwsSettings, CallLog, Clients
 
 @pytest.fixture(scope="session")
 def endpoint_url():
-    from moto.server import ThreadedMotoServer
+    """Plain moto (no fidelity layer: nothing binds requests to a LocalEndpoint), kept-alive HTTP."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    from reconciler.local.http_server import KeepAliveServer
+
+    server = KeepAliveServer(DomainDispatcherApplication(create_backend_app)).start()
+    host, port = server.host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
 

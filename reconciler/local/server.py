@@ -15,12 +15,11 @@ import urllib.request
 from typing import Any
 
 import boto3
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from reconciler.local import fidelity, stable_ids
 from reconciler.local.events import EventEmitter, api_call_event
+from reconciler.local.http_server import KeepAliveServer
 from reconciler.local.scheduler import Scheduler
 
 ACCOUNT_ID = "123456789012"
@@ -29,31 +28,15 @@ ACCOUNT_ID = "123456789012"
 ROLES = {"ecsTaskExecutionRole": "ecs-tasks.amazonaws.com", "ecsEventsRole": "events.amazonaws.com"}
 
 
-class _QuietRequestHandler(MotoRequestHandler):
-    """No access log line per request: the endpoint serves thousands of calls in a benchmark."""
+def _bound_app(endpoint: LocalEndpoint) -> Any:
+    """moto's WSGI app with each request bound to `endpoint`, so the fidelity patches apply only here."""
+    app = DomainDispatcherApplication(create_backend_app)
 
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        pass
+    def bound_app(environ: dict, start_response: Any) -> Any:
+        with fidelity.bind(endpoint):
+            return list(app(environ, start_response))
 
-
-class _Server(ThreadedMotoServer):
-    """moto's threaded server with the WSGI app wrapped to bind requests to the endpoint."""
-
-    def __init__(self, endpoint: LocalEndpoint, host: str, port: int):
-        super().__init__(ip_address=host, port=port, verbose=False)
-        self._endpoint = endpoint
-
-    def _server_entry(self) -> None:
-        app = DomainDispatcherApplication(create_backend_app)
-        endpoint = self._endpoint
-
-        def bound_app(environ: dict, start_response: Any) -> Any:
-            with fidelity.bind(endpoint):
-                return list(app(environ, start_response))
-
-        self._server = make_server(self._ip_address, self._port, bound_app, True, request_handler=_QuietRequestHandler)
-        self._server_ready_event.set()
-        self._server.serve_forever()
+    return bound_app
 
 
 class LocalEndpoint:
@@ -74,7 +57,7 @@ class LocalEndpoint:
         self.emit_events = emit_events
         self.duplicate_rate, self.reorder_seconds = duplicate_rate, reorder_seconds
         self.emitter: EventEmitter | None = None
-        self._server: _Server | None = None
+        self._server: KeepAliveServer | None = None
         self._network: dict[str, Any] = {}
         self._roles: dict[str, str] = {}
 
@@ -82,14 +65,13 @@ class LocalEndpoint:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("LocalEndpoint is not started")
-        host, port = self._server.get_host_and_port()
+        host, port = self._server.host_and_port()
         return f"http://{host}:{port}"
 
     def start(self) -> LocalEndpoint:
         fidelity.install()
         stable_ids.install()
-        self._server = _Server(self, self.host, self.port)
-        self._server.start()
+        self._server = KeepAliveServer(_bound_app(self), self.host, self.port).start()
         if self.emit_events:
             self.emitter = EventEmitter(self.url, self.duplicate_rate, self.reorder_seconds)
             self.emitter.start()
