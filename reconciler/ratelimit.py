@@ -6,9 +6,11 @@ before sending is cheaper than a ThrottlingException and a retry with back-off, 
 headroom for the other tools sharing the account. `Clients` calls `acquire` from botocore's
 `before-send` event, so every HTTP attempt (retries too) takes a token, as it does on AWS.
 
-Only the cluster read class (50 burst, 20/s) is quoted in the brief this was built from; the other
-ECS figures follow the same documented table as we read it, and the EventBridge ones are
-conservative guesses. All are overridable: `ECS_RECONCILER_RATE_LIMITS="ecs:service-read=100/40,..."`.
+The ECS classes and figures are the "Request throttling for the Amazon ECS API" table (bucket maximum
+capacity / refill rate per second; every action of a class shares one bucket). EventBridge documents
+one quota for its control plane, 50 transactions per second across all its APIs, so they share one
+bucket. All are overridable: `ECS_RECONCILER_RATE_LIMITS="ecs:service-read=100/40,..."`, for accounts
+whose quotas were raised.
 """
 
 from __future__ import annotations
@@ -27,45 +29,56 @@ class Bucket:
     refill: float  # sustained: tokens added per second
 
 
+# class: (burst, refill per second, the actions that draw on it)
+_ECS_TABLE: dict[str, tuple[float, float, tuple[str, ...]]] = {
+    "cluster-modify": (20, 1, ("CreateCluster", "DeleteCluster", "PutClusterCapacityProviders", "UpdateCluster",
+                               "UpdateClusterSettings")),
+    "cluster-read": (50, 20, ("DescribeClusters", "ListClusters")),
+    "task-definition-modify": (20, 1, ("DeregisterTaskDefinition", "RegisterTaskDefinition")),
+    "task-definition-read": (50, 20, ("DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies")),
+    "task-definition-delete": (5, 1, ("DeleteTaskDefinitions",)),
+    "capacity-provider-modify": (10, 1, ("CreateCapacityProvider", "DeleteCapacityProvider", "UpdateCapacityProvider")),
+    "capacity-provider-read": (50, 20, ("DescribeCapacityProviders",)),
+    "tag-modify": (20, 10, ("TagResource", "UntagResource")),
+    "tag-read": (50, 20, ("ListTagsForResource",)),
+    "setting-modify": (10, 1, ("DeleteAccountSetting", "PutAccountSetting", "PutAccountSettingDefault")),
+    "setting-read": (50, 20, ("ListAccountSettings",)),
+    "cluster-resource-modify": (100, 40, ("DeleteAttributes", "DeregisterContainerInstance", "ExecuteCommand",
+                                          "PutAttributes", "RunTask", "StartTask", "StopTask", "UpdateContainerAgent",
+                                          "UpdateContainerInstancesState")),
+    "cluster-resource-read": (100, 20, ("DescribeContainerInstances", "DescribeTasks", "ListAttributes",
+                                        "ListContainerInstances", "ListTasks")),
+    "service-modify": (50, 5, ("CreateService", "DeleteService", "UpdateService")),
+    "service-read": (100, 20, ("DescribeServices", "ListServices")),
+    "service-deployment": (50, 20, ("DescribeServiceDeployments", "ListServiceDeployments")),
+    "service-revision": (50, 20, ("DescribeServiceRevisions",)),
+    "cluster-service-resource-read": (10, 1, ("ListServicesByNamespace",)),
+    "agent-modify": (200, 120, ("RegisterContainerInstance", "SubmitAttachmentStateChanges",
+                                "SubmitContainerStateChange", "SubmitTaskStateChange")),
+    "task-protection": (200, 80, ("GetTaskProtection", "UpdateTaskProtection")),
+}
+
 DEFAULT_BUCKETS: dict[str, Bucket] = {
-    "ecs:cluster-read": Bucket(50, 20),
-    "ecs:cluster-modify": Bucket(50, 1),
-    "ecs:service-read": Bucket(100, 20),
-    "ecs:service-modify": Bucket(50, 5),
-    "ecs:task-definition-read": Bucket(100, 20),
-    "ecs:task-definition-modify": Bucket(50, 1),
-    "ecs:tag": Bucket(50, 20),
-    "ecs:other": Bucket(50, 20),
-    "events:read": Bucket(50, 50),
-    "events:write": Bucket(50, 10),
+    **{f"ecs:{name}": Bucket(burst, refill) for name, (burst, refill, _) in _ECS_TABLE.items()},
+    "ecs:other": Bucket(50, 20),  # an action the table does not name (task sets, ...): as its read rows
+    "events:control-plane": Bucket(50, 50),
     "other": Bucket(100, 50),
 }
 
-_ECS_CLASSES = {
-    "cluster-read": ("DescribeClusters", "ListClusters", "DescribeCapacityProviders"),
-    "cluster-modify": ("CreateCluster", "UpdateCluster", "UpdateClusterSettings", "DeleteCluster",
-                       "PutClusterCapacityProviders"),
-    "service-read": ("DescribeServices", "ListServices", "ListServicesByNamespace", "DescribeServiceDeployments",
-                     "ListServiceDeployments", "DescribeServiceRevisions"),
-    "service-modify": ("CreateService", "UpdateService", "DeleteService"),
-    "task-definition-read": ("DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies"),
-    "task-definition-modify": ("RegisterTaskDefinition", "DeregisterTaskDefinition", "DeleteTaskDefinitions"),
-    "tag": ("TagResource", "UntagResource", "ListTagsForResource"),
-}
-_ECS_BY_OPERATION = {op: f"ecs:{name}" for name, ops in _ECS_CLASSES.items() for op in ops}
+_ECS_BY_OPERATION = {op: f"ecs:{name}" for name, (_, _, ops) in _ECS_TABLE.items() for op in ops}
 
 
 def action_class(service: str, operation: str) -> str:
     """The bucket an API action draws from."""
     if service == "ecs":
         return _ECS_BY_OPERATION.get(operation, "ecs:other")
-    if service in ("events", "eventbridge"):  # before-send names EventBridge by its service id
-        return "events:read" if operation.startswith(("Describe", "List")) else "events:write"
+    if service in ("events", "eventbridge") and operation != "PutEvents":  # before-send names it by service id
+        return "events:control-plane"
     return "other"
 
 
 def parse_limits(text: str) -> dict[str, Bucket]:
-    """`"ecs:service-read=100/20, events:read=50/50"` -> {class: Bucket(capacity, refill)}."""
+    """`"ecs:service-read=100/20, events:control-plane=50/50"` -> {class: Bucket(capacity, refill)}."""
     buckets: dict[str, Bucket] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, value = part.partition("=")

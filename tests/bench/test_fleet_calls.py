@@ -90,9 +90,13 @@ def test_token_bucket_waits_once_the_burst_is_spent():
 def test_limits_are_classified_configurable_and_projected():
     assert action_class("ecs", "DescribeClusters") == "ecs:cluster-read"
     assert action_class("ecs", "DescribeServices") == "ecs:service-read"
-    assert action_class("eventbridge", "ListRules") == "events:read"
-    assert parse_limits("ecs:service-read=10/5, events:read=1/1") == {
-        "ecs:service-read": Bucket(10, 5), "events:read": Bucket(1, 1)}
+    assert action_class("eventbridge", "ListRules") == action_class("events", "PutTargets") == "events:control-plane"
+    # Tag reads and tag writes are separate buckets on ECS (50 at 20/s against 20 at 10/s).
+    assert (action_class("ecs", "ListTagsForResource"), action_class("ecs", "TagResource")) == ("ecs:tag-read",
+                                                                                              "ecs:tag-modify")
+    assert action_class("ecs", "DescribeTaskSets") == "ecs:other"
+    assert parse_limits("ecs:service-read=10/5, events:control-plane=1/1") == {
+        "ecs:service-read": Bucket(10, 5), "events:control-plane": Bucket(1, 1)}
     with pytest.raises(ValueError):
         parse_limits("ecs:service-read=fast")
     # 90 cluster reads against 50 burst at 20/s: the last waits 2 s; other classes run alongside.
