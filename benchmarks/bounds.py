@@ -4,7 +4,8 @@ Lower bound from the API batch limits: DescribeClusters 100 a call, DescribeServ
 (per cluster), ListRules 100 a page, DescribeTaskDefinition one family a call, ListTargetsByRule
 and ListTagsForResource one rule a call (rule tags are drift-checked), DescribeScalableTargets 50 services a call (desiredCount
 ownership). Writes: one per resource
-created or changed. Warm scenarios assume a live event stream, so an unchanged fleet needs no read.
+created or changed. Warm scenarios assume a live event stream, so an unchanged fleet needs no read
+between resyncs, and a resync reads only services and clusters.
 """
 
 from __future__ import annotations
@@ -59,12 +60,17 @@ def bounds(scenario: str, shape: FleetShape) -> tuple[Counter, Counter]:
     """(lower bound, per-resource reader) call counts for a scenario."""
     if scenario == "cold_plan":
         return _reads(shape), _per_resource_reads(shape)
-    if scenario == "warm_resync":
+    if scenario == "warm_reconcile":
         # Nothing changed and the stream is live: nothing to read. A reader without events re-reads all.
         return Counter(), _per_resource_reads(shape)
+    if scenario == "warm_resync":
+        # Every service and cluster again, in full batches; revisions, rules and scaling targets from the cache.
+        reads = _reads(shape)
+        return Counter({op: reads[op] for op in (("ecs", "DescribeClusters"), ("ecs", "DescribeServices"))}), \
+            _per_resource_reads(shape)
     if scenario == "image_change_plan":
         return Counter(), _per_resource_reads(shape)
-    if scenario == "warm_resync_after_change":
+    if scenario == "warm_reconcile_after_change":
         # Events name the family and the service that the apply changed: one read each.
         return Counter({("ecs", "DescribeTaskDefinition"): 1, ("ecs", "DescribeServices"): 1}), _per_resource_reads(shape)
     if scenario == "image_change_apply":

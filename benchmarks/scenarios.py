@@ -2,8 +2,9 @@
 
 1. cold_apply      the whole fleet onto an empty account (plan + apply, no waiting for rollouts)
 2. cold_plan       a fresh engine (no caches) plans the fleet it just applied: everything in sync
-3. warm_resync     the event stream is live and nothing changed: re-read what events marked, plan
-4. image_change    one family's image tag changes: warm plan, then apply (rollout wait excluded)
+3. warm_reconcile  the event stream is live and nothing changed: re-read what events marked, plan
+4. warm_resync     the controller's resync timer with the stream live: every service and cluster again
+5. image_change    one family's image tag changes: warm plan, then apply (rollout wait excluded)
 
 Calls come from each engine's own CallLog; the event consumer's SQS polls go to a separate log and
 are reported apart (they are a fixed cost per second, not per resource). CPU time is this process's
@@ -39,7 +40,8 @@ from .sdk_floor import CallRecorder, replay
 from .warm import WarmObserver
 
 INSTANCE = "ecs-reconciler-bench"
-SCENARIOS = ("cold_apply", "cold_plan", "warm_resync", "image_change_plan", "image_change_apply")
+SCENARIOS = ("cold_apply", "cold_plan", "warm_reconcile", "warm_resync", "image_change_plan", "image_change_apply",
+             "warm_reconcile_after_change")
 
 
 def peak_rss_mb() -> float:
@@ -135,7 +137,7 @@ def run(shape: FleetShape, workdir: str | Path | None = None, settle_seconds: fl
                    cpu_to_sdk_floor=round(ratios[len(ratios) // 2], 3))
         done("cold_plan", raw)
 
-        # 3. warm resync: event stream live, nothing changed
+        # 3. a reconcile with the event stream live and nothing changed
         stream_log = CallLog()
         warm = WarmObserver(engine, desired, observed, Clients(settings, stream_log), instance=INSTANCE)
         warm.last_plan = plan  # the cold plan is the warm path's starting point
@@ -146,9 +148,15 @@ def run(shape: FleetShape, workdir: str | Path | None = None, settle_seconds: fl
                 plan = warm.plan(desired)
             raw.update(pending=len(plan.pending), refreshed=warm.refreshed, replanned=warm.replanned,
                        consumer_calls=dict(stream_log.by_operation()))
+            done("warm_reconcile", raw)
+
+            # 4. the controller's periodic resync, stream live: services and clusters re-read
+            with measure(log, {}) as raw:
+                plan, missed = warm.resync(desired)
+            raw.update(pending=len(plan.pending), refreshed=warm.refreshed, replanned=warm.replanned, missed=missed)
             done("warm_resync", raw)
 
-            # 4. one image change: warm plan, then apply (no rollout wait)
+            # 5. one image change: warm plan, then apply (no rollout wait)
             change_image(root / "fleet", shape.service_names()[0], "1.0.1")
             changed = _load(files, timings)
             with measure(log, {}) as raw:
@@ -165,7 +173,7 @@ def run(shape: FleetShape, workdir: str | Path | None = None, settle_seconds: fl
             with measure(log, {}) as raw:
                 plan = warm.plan(changed)
             raw.update(pending=len(plan.pending), refreshed=warm.refreshed, replanned=warm.replanned)
-            done("warm_resync_after_change", raw)
+            done("warm_reconcile_after_change", raw)
         finally:
             warm.close()
     return {"fleet": {"clusters": shape.clusters, "services": shape.services, "scheduled_tasks": shape.scheduled,

@@ -1,9 +1,10 @@
 """The warm path of the benchmark: the engine's `Informer`, fed by a live event stream.
 
 It sets up the EventBridge rule and SQS queue, runs an `EventConsumer` thread that marks what
-events touch, and plans through the informer, which re-reads only those resources (plus manifests
-that changed) and plans again only what they affect. Missed events are the periodic full resync's
-job (the cold plan), which this path does not replace.
+events touch, and plans through the informer as the controller does: a reconcile re-reads only
+those resources (plus manifests that changed) and plans again only what they affect; a resync
+re-reads every service and cluster on top. The full re-read (the cold plan) is the controller's
+hourly safety net.
 """
 
 from __future__ import annotations
@@ -52,10 +53,18 @@ class WarmObserver:
         return last
 
     def plan(self, desired: DesiredState) -> Plan:
-        """The informer's incremental plan: refresh what events or edits point at, carry the rest over."""
+        """The informer's incremental plan: refresh what events or edits point at, carry the rest over
+        (what the controller does on a commit, a webhook or an event)."""
         plan = self.informer.plan(self.engine, desired)
         self.refreshed, self.replanned = self.informer.refreshed, self.informer.replanned
         return plan
+
+    def resync(self, desired: DesiredState) -> tuple[Plan, list[str]]:
+        """The controller's resync with the stream live: every service and cluster re-read, the rest
+        from the cache; returns the plan and the drift the stream had not shown."""
+        plan, missed = self.informer.resync(self.engine, desired, compare=True, warm=True)
+        self.refreshed, self.replanned = self.informer.refreshed, self.informer.replanned
+        return plan, missed
 
     @property
     def last_plan(self) -> Plan | None:

@@ -40,7 +40,10 @@ def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0,
 @click.command("run")
 @click.option("--source", required=True, help="A manifests directory, or a git URL[#branch][:path].")
 @click.option("--poll-interval", default=30.0, show_default=True, help="Seconds between git fetches.")
-@click.option("--resync-period", default=300.0, show_default=True, help="Seconds between full re-reads and plans.")
+@click.option("--resync-period", default=300.0, show_default=True,
+              help="Seconds between resyncs: a full re-read, or with --events-queue every service and cluster.")
+@click.option("--full-resync-period", default=3600.0, show_default=True,
+              help="With --events-queue: seconds between full re-reads of every kind.")
 @click.option("--events-queue", help="SQS queue URL of the ECS event stream; events trigger reconciles.")
 @click.option("--self-heal/--no-self-heal", default=True, show_default=True, help="Revert out-of-band drift.")
 @click.option("--prune/--no-prune", default=False, show_default=True, help="Delete owned resources removed from the source.")
@@ -56,9 +59,9 @@ def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0,
 @click.option("--rollout-timeout", default=ROLLOUT_TIMEOUT, show_default=True,
               help="Seconds a service deployment may stay in progress before it shows as failed (0: never).")
 @click.pass_obj
-def run(state, source: str, poll_interval: float, resync_period: float, events_queue: str | None, self_heal: bool,
-        prune: bool, dry_run: bool, concurrency: int, listen: str, webhook_secret: str | None,
-        admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None,
+def run(state, source: str, poll_interval: float, resync_period: float, full_resync_period: float,
+        events_queue: str | None, self_heal: bool, prune: bool, dry_run: bool, concurrency: int, listen: str,
+        webhook_secret: str | None, admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None,
         rollout_timeout: float) -> None:
     """Run the GitOps controller: keep ECS converged to a directory or a git branch."""
     from . import logging_json
@@ -70,9 +73,10 @@ def run(state, source: str, poll_interval: float, resync_period: float, events_q
     logging_json.configure(logging.INFO if default else getattr(logging, chosen.upper()))
 
     config = ControllerConfig(source=source, poll_interval=poll_interval, resync_period=resync_period,
-                              events_queue=events_queue, self_heal=self_heal, prune=prune, dry_run=dry_run,
-                              concurrency=concurrency, instance=state.instance, state_file=state_file,
-                              cache_dir=cache_dir, rollout_timeout=rollout_timeout)
+                              full_resync_period=full_resync_period, events_queue=events_queue,
+                              self_heal=self_heal, prune=prune, dry_run=dry_run, concurrency=concurrency,
+                              instance=state.instance, state_file=state_file, cache_dir=cache_dir,
+                              rollout_timeout=rollout_timeout)
     controller = Controller(state.clients(), config)
     if once:
         try:

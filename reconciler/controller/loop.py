@@ -54,6 +54,7 @@ class ControllerConfig:
     source: str
     poll_interval: float = 30.0
     resync_period: float = 300.0
+    full_resync_period: float = 3600.0  # with an event stream: every kind re-read this often (resyncs between are warm)
     events_queue: str | None = None
     self_heal: bool = True
     prune: bool = False
@@ -125,9 +126,13 @@ class Controller:
         # revision ("family:N") of that deployment, once a describe has shown it.
         self._rollouts: dict[tuple[str, str], str | None] = {}
         # Observed state between full reads. With an event stream, a reconcile re-reads only what
-        # events (and our own writes) touched; the resync timer asks for a full read.
+        # events (and our own writes) touched; the resync timer asks for a warm resync (every service
+        # and cluster), and a full read comes at start and every full resync period. Without a
+        # stream, every reconcile is a full read.
         self.informer = Informer()
         self._full_read_due = True
+        self._resync_due = False
+        self._last_full_read = 0.0  # time.monotonic() of the last full read
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -264,9 +269,15 @@ class Controller:
             self._load(snap.revision, Path(snap.path))
         self.trigger()
 
+    def request_resync(self, full: bool = False) -> None:
+        """Make the next reconcile a resync: warm with an event stream (every service and cluster
+        re-read), full without one, when `full` or once the full resync period has passed."""
+        self._resync_due = True
+        self._full_read_due = self._full_read_due or full
+
     def _resync_loop(self) -> None:
         while not self._stop.wait(self.config.resync_period):
-            self._full_read_due = True
+            self.request_resync()
             if self.directory is not None:
                 try:
                     self.refresh_source()
@@ -352,14 +363,20 @@ class Controller:
                                       "dry_run": self.config.dry_run, "suspended": not writable and not self.config.dry_run})
 
     def _plan(self, engine: Engine, desired: DesiredState) -> Plan:
-        """Incremental between full reads when the event stream keeps the cache honest; else full."""
-        if self.config.events_queue and not self._full_read_due:
+        """Incremental between resyncs when the event stream keeps the cache honest, a warm resync when
+        the resync timer fired, a full read when one is due (or always, without a stream)."""
+        streaming = bool(self.config.events_queue)
+        full = (not streaming or self._full_read_due
+                or time.monotonic() - self._last_full_read >= self.config.full_resync_period)
+        if not full and not self._resync_due:
             return self.informer.plan(engine, desired)
-        self._full_read_due = False
-        plan, missed = self.informer.resync(engine, desired, compare=bool(self.config.events_queue))
+        self._full_read_due = self._resync_due = False
+        if full:
+            self._last_full_read = time.monotonic()
+        plan, missed = self.informer.resync(engine, desired, compare=streaming, warm=not full)
         if missed:
             self.metrics.missed_events.inc(len(missed))
-            log.warning("full resync found drift the event stream had not shown", extra={"resources": missed})
+            log.warning("resync found drift the event stream had not shown", extra={"resources": missed})
         return plan
 
     def _sync_keys(self, plan: Plan) -> set[tuple[str, str]]:

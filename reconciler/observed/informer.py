@@ -6,6 +6,12 @@ they reference; every other action carries over from the previous plan. An actio
 the manifest, the observed resource and its references, so when none of those changed, neither did
 the action. Missed events are the resync's job: `resync` reports the resources whose drift the
 incremental path had not seen.
+
+A resync is full (every kind re-read) or warm: every service and cluster re-read, in batches of 10
+and 100, and the rest kept. Services are what changes behind our back (deployments, scaling,
+console edits) and the events about them are the ones worth double-checking; task definition
+revisions are immutable, and a new revision, a rule edit or a scaling target reaches us only as an
+API call the event stream reports, so a warm resync leaves them to the periodic full one.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ class Informer:
         self.refreshed = 0  # resources re-read by the last incremental plan
         self.replanned = 0  # resources planned again by the last plan
         self._dirty: set[tuple] = set()
+        self._just_read: set[tuple[str, str]] = set()  # (kind, name) the last incremental plan re-read
         self._lock = threading.Lock()
 
     def mark(self, keys: Iterable[tuple]) -> None:
@@ -68,16 +75,24 @@ class Informer:
             keys, self._dirty = self._dirty, set()
         return keys
 
-    def resync(self, engine: Engine, desired: DesiredState, compare: bool = True) -> tuple[Plan, list[str]]:
-        """A full read and plan. With `compare`, also returns the resources whose pending change the
-        incremental path would not have shown (drift the event stream missed)."""
-        incremental = self._incremental(engine, desired) if compare else None
-        seen = {a.label for a in incremental.pending} if incremental is not None else None
-        self._take()
-        self.state = engine.observe(desired)
+    def resync(self, engine: Engine, desired: DesiredState, compare: bool = True,
+               warm: bool = False) -> tuple[Plan, list[str]]:
+        """A read and plan of everything: full, or with `warm` a re-read of every service and cluster
+        on top of the incremental path (a full read when there is nothing to build on). With
+        `compare`, also returns the resources whose pending change the incremental path would not
+        have shown (drift the event stream missed)."""
+        incremental = self._incremental(engine, desired) if compare or warm else None
+        seen = {a.label for a in incremental.pending} if incremental is not None and compare else None
+        if warm and incremental is not None:
+            keys = {r.key for r in desired.of_kind("Service") + desired.of_kind("Cluster")} - self._just_read
+            self.refreshed = self.refreshed + engine.reader.refresh(self.state, desired, keys, scaling=False)
+        else:
+            self._take()
+            self.state = engine.observe(desired)
+            self.refreshed = len(desired)
         self.desired = desired
         plan = engine.plan(desired, self.state)
-        self.last_plan, self.replanned, self.refreshed = plan, len(desired), len(desired)
+        self.last_plan, self.replanned = plan, len(desired)
         missed = sorted(a.label for a in plan.pending if seen is not None and a.label not in seen)
         return plan, missed
 
@@ -96,6 +111,7 @@ class Informer:
         edited = changed_keys(self.desired, desired)
         keys = self._take() | edited
         self.refreshed = engine.reader.refresh(self.state, desired, keys)
+        self._just_read = {(k[0], k[-1]) for k in keys}
         self.desired = desired
         affected = with_dependents(desired, {(k[0], k[-1]) for k in keys})
         needed: list[Located] = []

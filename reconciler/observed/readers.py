@@ -59,10 +59,12 @@ class StateReader:
             self._read_prune_candidates(desired, state, prune_instance, clusters)
         return state
 
-    def refresh(self, state: ObservedState, desired: DesiredState, keys: Iterable[tuple]) -> int:
+    def refresh(self, state: ObservedState, desired: DesiredState, keys: Iterable[tuple], *,
+                scaling: bool = True) -> int:
         """Re-read only `keys` (event-cache keys: ("Cluster", name), ("TaskDefinition", family),
         ("Service", cluster, name), ("ScheduledTask", name)) that `desired` names, in place;
-        returns how many were re-read. What the event stream left alone is not read at all."""
+        returns how many were re-read. What the event stream left alone is not read at all.
+        `scaling=False` keeps the services' scaling targets as they were (a warm resync)."""
         clusters, families, rules = set(), set(), set()
         services: dict[str, list[str]] = {}
         for key in keys:
@@ -82,7 +84,7 @@ class StateReader:
                   | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules})
         found = self.read_clusters(sorted(clusters)) + self.read_task_definitions(families)
         found += self.read_services_in(services)
-        if services:
+        if services and scaling:
             # An autoscaling event (RegisterScalableTarget, ...) marks its service: re-read that too.
             touched = {(c, n) for c, names in services.items() for n in names}
             state.autoscaled = (state.autoscaled - touched) | self.read_autoscaled(services)

@@ -52,9 +52,16 @@ def test_cold_plan_cpu_is_set_against_a_replay_of_its_own_calls(results):
 
 
 def test_warm_paths_read_only_what_changed(results):
-    warm = results["warm_resync"]
+    warm = results["warm_reconcile"]
     assert warm["pending"] == 0 and warm["refreshed"] == 0 and warm["replanned"] == 0
     assert warm["calls"] == {}  # nothing re-read or re-planned: the event stream saw no change
+
+    # The resync timer with the stream live: every service and cluster in full batches, nothing else.
+    resync = results["warm_resync"]
+    assert resync["calls"] == {"ecs:DescribeClusters": 1, "ecs:DescribeServices": 4}
+    assert resync["calls_total"] == resync["lower_bound"]
+    assert resync["pending"] == 0 and resync["missed"] == []
+    assert resync["refreshed"] == 40 + 2 and resync["replanned"] == 2 + 50 + 40 + 10
 
     plan = results["image_change_plan"]
     assert sorted(plan["actions"]) == ["replace TaskDefinition/svc-0000", "update Service/svc-0000"] or \
@@ -69,7 +76,7 @@ def test_warm_paths_read_only_what_changed(results):
     assert apply["calls"] == {"ecs:RegisterTaskDefinition": 1, "ecs:UpdateService": 1}
 
     # The apply's own events come back and mark exactly the family and the service for a re-read.
-    after = results["warm_resync_after_change"]
+    after = results["warm_reconcile_after_change"]
     assert after["pending"] == 0 and after["calls_total"] <= 5
     assert _ecs_and_events(after["calls"]) == {"ecs:DescribeServices": 1, "ecs:DescribeTaskDefinition": 1}
 

@@ -397,3 +397,52 @@ def test_every_failed_write_of_a_wave_is_reported_on_its_own_resource(local, loc
     assert {rows[k]["state"] for k in (("Cluster", "shop"), ("TaskDefinition", "shop-web"))} == {"in-sync"}
     created = local.client("ecs").describe_services(cluster="shop", services=["shop-web"])["services"]
     assert [s["status"] for s in created] == ["ACTIVE"]
+
+
+def _reads_since(clients, before: Counter) -> Counter:
+    return Counter({f"{svc}:{op}": n for (svc, op), n in clients.call_log.calls.items()
+                    if op.startswith(("Describe", "List"))}) - before
+
+
+def _reads(clients) -> Counter:
+    return _reads_since(clients, Counter())
+
+
+def test_resync_with_a_stream_rereads_services_and_clusters_and_a_full_one_everything(local, local_clients, tmp_path):
+    """With an event stream, the resync timer re-reads every service and cluster (and finds what the
+    stream missed); every full resync period, every kind is read again."""
+    source = tmp_path / "manifests"
+    source.mkdir()
+    for name in ("cluster.yaml", "web.yaml", "nightly-report.yaml"):
+        shutil.copy(MANIFESTS / name, source / name)
+    # A queue no rule feeds: every out-of-band change below is an event the stream "missed".
+    queue = local_clients.client("sqs").create_queue(QueueName="silent")["QueueUrl"]
+    ecs = local.client("ecs")
+    controller = make(local_clients, tmp_path, str(source), events_queue=queue, full_resync_period=3600)
+
+    def settled():
+        controller.sync_once()
+        states = {r["state"] for r in controller.status.document()["resources"]}
+        settled.last = states
+        return states == {"in-sync"}
+
+    wait_for(settled, what="the first apply to finish rolling out")
+    ecs.update_service(cluster="shop", service="shop-web", desiredCount=4)
+    writes = local_clients.call_log.writes()
+    before = _reads(local_clients)
+    assert controller.sync_once()  # between resyncs: only what events marked, and none came
+    assert local_clients.call_log.writes() == writes and _reads_since(local_clients, before) == Counter()
+
+    controller.request_resync()
+    before = _reads(local_clients)
+    assert controller.sync_once()
+    assert _reads_since(local_clients, before) == {"ecs:DescribeServices": 1, "ecs:DescribeClusters": 1}
+    assert ecs.describe_services(cluster="shop", services=["shop-web"])["services"][0]["desiredCount"] == 2
+    assert controller.metrics.registry.get_sample_value("ecs_reconciler_missed_events_total") == 1
+
+    controller.request_resync(full=True)
+    before = _reads(local_clients)
+    assert controller.sync_once()
+    full = _reads_since(local_clients, before)
+    assert {"ecs:DescribeTaskDefinition", "events:ListRules", "events:ListTargetsByRule"} <= set(full), full
+    controller.stop()
