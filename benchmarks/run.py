@@ -31,7 +31,10 @@ def table(results: dict[str, Any]) -> Table:
     for column in ("scenario", "calls", "lower bound", "ours/lower", "per-resource", "ours/per-res.", "wall s",
                    "engine CPU s", "SDK floor s", "CPU/floor", "peak RSS MB",
                    "AWS min s ours", "AWS min s lower", "AWS min s per-res."):
-        t.add_column(column, justify="left" if column == "scenario" else "right")
+        if column == "scenario":
+            t.add_column(column, no_wrap=True)  # the names are what the JSON and the docs use: never cut
+        else:
+            t.add_column(column, justify="right")
     for r in results["scenarios"]:
         t.add_row(r["scenario"], str(r["calls_total"]), str(r["lower_bound"]), _ratio(r["ratio_to_lower_bound"]),
                   str(r["per_resource_reader"]), _ratio(r["ratio_to_per_resource"]), f"{r['wall_s']:.2f}",
