@@ -62,7 +62,6 @@ class Informer:
         self.refreshed = 0  # resources re-read by the last incremental plan
         self.replanned = 0  # resources planned again by the last plan
         self._dirty: set[tuple] = set()
-        self._just_read: set[tuple[str, str]] = set()  # (kind, name) the last incremental plan re-read
         self._lock = threading.Lock()
 
     def mark(self, keys: Iterable[tuple]) -> None:
@@ -81,10 +80,10 @@ class Informer:
         on top of the incremental path (a full read when there is nothing to build on). With
         `compare`, also returns the resources whose pending change the incremental path would not
         have shown (drift the event stream missed)."""
-        incremental = self._incremental(engine, desired) if compare or warm else None
+        incremental, just_read = self._incremental(engine, desired) if compare or warm else (None, set())
         seen = {a.label for a in incremental.pending} if incremental is not None and compare else None
         if warm and incremental is not None:
-            keys = {r.key for r in desired.of_kind("Service") + desired.of_kind("Cluster")} - self._just_read
+            keys = {r.key for r in desired.of_kind("Service") + desired.of_kind("Cluster")} - just_read
             self.refreshed = self.refreshed + engine.reader.refresh(self.state, desired, keys, scaling=False)
         else:
             self._take()
@@ -99,19 +98,19 @@ class Informer:
     def plan(self, engine: Engine, desired: DesiredState) -> Plan:
         """Re-read what events or manifest edits point at, plan those again, carry the rest over;
         a full read when there is nothing to build on (first plan, new resources, prune)."""
-        plan = self._incremental(engine, desired)
+        plan, _ = self._incremental(engine, desired)
         return plan if plan is not None else self.resync(engine, desired, compare=False)[0]
 
-    def _incremental(self, engine: Engine, desired: DesiredState) -> Plan | None:
+    def _incremental(self, engine: Engine, desired: DesiredState) -> tuple[Plan | None, set[tuple[str, str]]]:
+        """The incremental plan (None when there is nothing to build on) and the (kind, name) it re-read."""
         if self.state is None or self.last_plan is None or engine.options.prune:
-            return None  # prune candidates come only from listing: a full read
+            return None, set()  # prune candidates come only from listing: a full read
         previous = {a.key: a for a in self.last_plan.actions}
         if any(r.key not in previous for r in desired.resources):
-            return None
+            return None, set()
         edited = changed_keys(self.desired, desired)
         keys = self._take() | edited
         self.refreshed = engine.reader.refresh(self.state, desired, keys)
-        self._just_read = {(k[0], k[-1]) for k in keys}
         self.desired = desired
         affected = with_dependents(desired, {(k[0], k[-1]) for k in keys})
         needed: list[Located] = []
@@ -128,4 +127,4 @@ class Informer:
         self.replanned = len(needed)
         fresh = {a.key: a for a in engine.plan(DesiredState(needed), self.state).actions} if needed else {}
         self.last_plan = Plan([fresh.get(r.key) or previous[r.key] for r in desired.resources])
-        return self.last_plan
+        return self.last_plan, {(k[0], k[-1]) for k in keys}
