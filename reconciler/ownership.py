@@ -5,14 +5,19 @@ from __future__ import annotations
 MANAGED_BY = "ecs-reconciler.io/managed-by"
 MANIFEST = "ecs-reconciler.io/manifest"
 REVISION = "ecs-reconciler.io/revision"
-OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION})
+# The fingerprint of the fields the manifest declared at the last write (see diff/declared.py).
+FIELDS = "ecs-reconciler.io/fields"
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS})
 DEFAULT_INSTANCE = "ecs-reconciler"
 
 
-def ownership_tags(instance: str, kind: str, name: str, revision: str | None = None) -> dict[str, str]:
+def ownership_tags(instance: str, kind: str, name: str, revision: str | None = None,
+                   fields: str | None = None) -> dict[str, str]:
     tags = {MANAGED_BY: instance, MANIFEST: f"{kind}/{name}"}
     if revision:
         tags[REVISION] = revision
+    if fields:
+        tags[FIELDS] = fields
     return tags
 
 

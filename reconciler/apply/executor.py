@@ -19,20 +19,18 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import Clients
-from ..desired.shapes import service_model
 from ..diff import task_definition as td_rules
-from ..diff.service import SERVICE_DEFAULTS
+from ..diff.service import reset_value
 from ..diff.update_policy import top_field
 from ..errors import ReconcileError
 from ..observed.readers import StateReader
-from ..ownership import (ecs_tag_list, events_tag_list, is_owned, ownership_tags, user_tags)
+from ..ownership import (FIELDS, ecs_tag_list, events_tag_list, is_owned, ownership_tags, user_tags)
 from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
 from ..targets import rule_request, target_request
 from .guards import check_applicable
 
 log = logging.getLogger(__name__)
-_SERVICE_SHAPE = service_model("ecs").shape_for("UpdateServiceRequest")
 REGISTER_ATTEMPTS = 6
 
 
@@ -113,7 +111,15 @@ class Applier:
 
     def _desired_tags(self, action: Action) -> dict[str, str]:
         spec_tags = action.desired.manifest.spec.tags if action.desired else None
-        return {**(spec_tags or {}), **ownership_tags(self.instance, action.kind, action.name, self.revision)}
+        return {**(spec_tags or {}),
+                **ownership_tags(self.instance, action.kind, action.name, self.revision, action.fields)}
+
+    def _tags_due(self, action: Action) -> bool:
+        """Whether an in-place update must also write tags: the manifest's tags changed, we adopt, the
+        source revision is recorded, or the fingerprint of the declared fields moved."""
+        recorded = (action.observed.tags or {}).get(FIELDS) if action.observed else None
+        return ("tags" in {top_field(c.path) for c in action.changes} or action.adopt or bool(self.revision)
+                or (action.fields is not None and recorded != action.fields))
 
     def _tag_delta(self, action: Action, observed_tags: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
         """Tags to set (new or changed, ownership included) and user tags to remove."""
@@ -162,7 +168,7 @@ class Applier:
             self.clients.ecs.put_cluster_capacity_providers(
                 cluster=action.name, capacityProviders=request.get("capacityProviders") or [],
                 defaultCapacityProviderStrategy=request.get("defaultCapacityProviderStrategy") or [])
-        if "tags" in fields or action.adopt or self.revision:
+        if self._tags_due(action):
             self._sync_ecs_tags(arn, action, action.observed.tags)
         return arn
 
@@ -248,17 +254,15 @@ class Applier:
         for name in sorted(fields):
             if name in request:
                 update[name] = request[name]
-            elif name in SERVICE_DEFAULTS:
-                update[name] = SERVICE_DEFAULTS[name]
-            elif name in _SERVICE_SHAPE.members and _SERVICE_SHAPE.members[name].type_name == "list":
-                update[name] = []
+            elif reset_value(name, request) is not None:
+                update[name] = reset_value(name, request)
             else:
                 log.warning("%s: %s was removed from the manifest but cannot be cleared in place", action.label, name)
         if "taskDefinition" in update:
             update["taskDefinition"] = self._task_definition_ref(update["taskDefinition"])
         if update:
             self.clients.ecs.update_service(cluster=request["cluster"], service=action.name, **update)
-        if "tags" in {top_field(c.path) for c in action.changes} or action.adopt or self.revision:
+        if self._tags_due(action):
             self._sync_ecs_tags(observed.arn, action, observed.tags)
         return observed.arn
 

@@ -27,6 +27,8 @@ class Action:
     # Request-shaped desired spec with references resolved at plan time (task definition may be
     # "family:(new revision)" until apply registers it).
     request: dict[str, Any] = field(default_factory=dict)
+    # Fingerprint of the fields the manifest declares (diff/declared.py), recorded as a tag on write.
+    fields: str | None = None
 
     @property
     def label(self) -> str:

@@ -15,11 +15,12 @@ from ..diff import scheduled_task as scheduled_rules
 from ..diff import service as service_rules
 from ..diff import task_definition as td_rules
 from ..diff.compare import Change, compare, is_ignored
+from ..diff.declared import comparable, fields_fingerprint
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
 from ..observed.readers import StateReader
 from ..observed.state import Observed, ObservedState
-from ..ownership import is_owned, user_tags
+from ..ownership import FIELDS, is_owned, user_tags
 from ..targets import spec_from_aws
 from .model import Action, Plan
 
@@ -61,11 +62,13 @@ class Planner:
                 request: dict[str, Any], owned: bool | None = None) -> Action:
         kind, name = item.manifest.KIND, item.manifest.name
         ignore = item.manifest.metadata.ignoreDifferences
+        fields = fields_fingerprint(desired_form)
         if obs is None:
             changes = compare(desired_form, {})
             desired_tags = item.manifest.spec.tags or {}
             changes += [Change(f"spec.tags.{k}", v, None) for k, v in sorted(desired_tags.items())]
-            return Action(kind, name, "create", changes, desired=item, request=request)
+            return Action(kind, name, "create", changes, desired=item, request=request, fields=fields)
+        observed_form = comparable(desired_form, observed_form, (obs.tags or {}).get(FIELDS))
         changes = [c for c in compare(desired_form, observed_form) + _tag_changes(item, obs) if not is_ignored(c.path, ignore)]
         owned = is_owned(obs.tags, self.instance) if owned is None else owned
         if not owned and not item.manifest.adopt:
@@ -74,11 +77,11 @@ class Planner:
                 "ecs-reconciler.io/adopt: \"true\" to adopt it"])
         adopt = not owned
         if not changes and not adopt:
-            return Action(kind, name, "none", desired=item, observed=obs, request=request)
+            return Action(kind, name, "none", desired=item, observed=obs, request=request, fields=fields)
         replace = replace_reasons(kind, changes)
         reasons = replace or [IN_PLACE_HOW[kind]] + (["adopts the existing resource (adds ownership tags)"] if adopt else [])
         return Action(kind, name, "replace" if replace else "update", changes, reasons, desired=item, observed=obs,
-                      adopt=adopt, request=request)
+                      adopt=adopt, request=request, fields=fields)
 
     # -- per kind -------------------------------------------------------------------------------------
 
@@ -104,7 +107,7 @@ class Planner:
     def _plan_service(self, item: Located, obs: Observed | None, desired: DesiredState,
                       revisions: dict[str, str], autoscaled: set[tuple[str, str]]) -> Action:
         request = item.manifest.spec.to_api()
-        request["cluster"] = cluster_name(request["cluster"])
+        request["cluster"] = cluster_name(request.get("cluster"))
         if "taskDefinition" in request:
             request["taskDefinition"] = self._resolve_task_definition(request["taskDefinition"], revisions)
         desired_form = service_rules.normalize(request)
