@@ -27,6 +27,12 @@ def keyed_values(items: list[dict[str, Any]] | None, key: str, value: str) -> di
     return {f"[{item.get(key)}]": item.get(value) for item in items or []}
 
 
+def bracket(mapping: dict[str, Any] | None) -> dict[str, Any]:
+    """An API map (log options, docker labels) keyed like a collection, so it is compared whole and
+    paths read `options[awslogs-group]`."""
+    return {f"[{k}]": v for k, v in (mapping or {}).items()} if isinstance(mapping, dict) else mapping
+
+
 def _json_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
@@ -83,6 +89,21 @@ def project(body: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """Keep only request fields: everything else in a describe response is output-only."""
     allowed = set(fields)
     return {k: clone(v) for k, v in body.items() if k in allowed}
+
+
+# placementStrategy `field` as ECS returns it: MEMORY / CPU upper case, `host` as `instanceId`.
+PLACEMENT_FIELDS = {"memory": "MEMORY", "cpu": "CPU", "host": "instanceId"}
+
+
+def placement_strategy(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """An ordered list (strategies apply in order) with `field` spelled the way ECS returns it."""
+    out = []
+    for item in items or []:
+        item = dict(item)
+        if isinstance(item.get("field"), str):
+            item["field"] = PLACEMENT_FIELDS.get(item["field"].lower(), item["field"])
+        out.append(item)
+    return out
 
 
 def squash_spaces(text: str | None) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .rules import arn_name, as_set, clone, family_revision, fill, keyed, prune_empty, squash_spaces
+from .rules import (arn_name, as_set, bracket, clone, family_revision, fill, keyed, placement_strategy, prune_empty,
+                    squash_spaces)
 
 DEFAULTS = {"state": "ENABLED", "taskCount": 1, "enableECSManagedTags": False, "enableExecuteCommand": False}
 
@@ -34,5 +35,6 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
         for container in overrides["containerOverrides"].values():
             if isinstance(container, dict):
                 container["environment"] = {f"[{e.get('name')}]": e.get("value") for e in container.get("environment") or []}
-    s["taskTags"] = s.get("taskTags") or None
+    s["taskTags"] = bracket(s.get("taskTags")) or None
+    s["placementStrategy"] = placement_strategy(s.get("placementStrategy"))
     return prune_empty(s)

@@ -5,24 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 from ..desired.shapes import service_model
-from .rules import arn_name, as_set, family_revision, fill, keyed, prune_empty, project
+from .rules import (arn_name, as_set, bracket, clone, family_revision, fill, keyed, keyed_values, placement_strategy,
+                    prune_empty, project)
 
 REQUEST_FIELDS = [m for m in service_model("ecs").operation_model("CreateService").input_shape.members
                   if m not in ("serviceName", "clientToken", "tags")]
 UPDATABLE_FIELDS = set(service_model("ecs").operation_model("UpdateService").input_shape.members) - {"cluster", "service", "forceNewDeployment"}
 
 SERVICE_DEFAULTS = {
-    "deploymentConfiguration": {
-        "maximumPercent": 200,
-        "minimumHealthyPercent": 100,
-        "deploymentCircuitBreaker": {"enable": False, "rollback": False},
-    },
     "propagateTags": "NONE",
     "schedulingStrategy": "REPLICA",
     "deploymentController": {"type": "ECS"},
     "enableECSManagedTags": False,
     "enableExecuteCommand": False,
 }
+# deploymentConfiguration as ECS fills it in (REPLICA; a DAEMON service differs in the percentages).
+# The circuit breaker's resetOnHealthyTask and thresholdConfiguration defaults are stated in the
+# botocore ECS model; strategy and bakeTimeInMinutes are in every service definition exported since
+# the 2025 deployment strategies.
+DEPLOYMENT_DEFAULTS = {
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False, "resetOnHealthyTask": True,
+                                 "thresholdConfiguration": {"type": "BOUNDED_PERCENT", "value": 50}},
+    "alarms": {"alarmNames": [], "enable": False, "rollback": False},
+    "strategy": "ROLLING",
+    "bakeTimeInMinutes": 0,
+}
+DAEMON_PERCENTS = {"maximumPercent": 100, "minimumHealthyPercent": 0}
+LIFECYCLE_HOOK_DEFAULTS = {"targetType": "AWS_LAMBDA", "timeoutConfiguration": {"action": "ROLLBACK", "timeoutInMinutes": 1440}}
+# Fields DescribeServices reports on the PRIMARY deployment (the Deployment shape), not the service.
+DEPLOYMENT_FIELDS = ("serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations")
 # Fields whose value AWS chooses when the manifest leaves them out (from the cluster, the account or
 # an autoscaler): compared only when the manifest sets them.
 SERVER_CHOSEN_WHEN_UNSET = ("desiredCount", "availabilityZoneRebalancing", "launchType", "capacityProviderStrategy",
@@ -30,6 +43,8 @@ SERVER_CHOSEN_WHEN_UNSET = ("desiredCount", "availabilityZoneRebalancing", "laun
 
 
 DEFAULT_CLUSTER = "default"
+_LIST_FIELDS = {name for name, shape in service_model("ecs").operation_model("UpdateService").input_shape.members.items()
+                if shape.type_name == "list"}
 
 
 def _role_name(value: str | None) -> str | None:
@@ -37,15 +52,34 @@ def _role_name(value: str | None) -> str | None:
     return value.rsplit("/", 1)[-1] if isinstance(value, str) and value else None
 
 
-def _service_connect_from_deployment(body: dict[str, Any], svc: dict[str, Any]) -> None:
-    """DescribeServices reports serviceConnectConfiguration on the PRIMARY deployment, not the service."""
-    if "serviceConnectConfiguration" not in svc:
-        for deployment in body.get("deployments") or []:
-            if deployment.get("status") == "PRIMARY" and deployment.get("serviceConnectConfiguration"):
-                svc["serviceConnectConfiguration"] = deployment["serviceConnectConfiguration"]
-    config = svc.get("serviceConnectConfiguration")
-    if isinstance(config, dict) and isinstance(config.get("namespace"), str):
-        config["namespace"] = arn_name(config["namespace"])
+def _from_primary_deployment(body: dict[str, Any], svc: dict[str, Any]) -> None:
+    """DescribeServices reports DEPLOYMENT_FIELDS on the PRIMARY deployment, not on the service."""
+    primary = next((d for d in body.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
+    for name in DEPLOYMENT_FIELDS:
+        if name not in svc and primary is not None and primary.get(name):
+            svc[name] = clone(primary[name])
+
+
+def _namespace(value: Any, namespaces: dict[str, str]) -> Any:
+    """A Cloud Map namespace as its name: AWS returns the ARN, a manifest may give either."""
+    if isinstance(value, str) and value.startswith("arn:"):
+        return namespaces.get(value, arn_name(value))
+    return value
+
+
+def _deployment_configuration(svc: dict[str, Any]) -> None:
+    config = svc.setdefault("deploymentConfiguration", {})
+    if not isinstance(config, dict):
+        return
+    if svc.get("schedulingStrategy") == "DAEMON":
+        fill(config, DAEMON_PERCENTS)
+    fill(config, DEPLOYMENT_DEFAULTS)
+    for hook in config.get("lifecycleHooks") or []:
+        if isinstance(hook, dict):
+            fill(hook, LIFECYCLE_HOOK_DEFAULTS)
+            hook["lifecycleStages"] = as_set(hook.get("lifecycleStages"))
+
+
 
 
 def _uses_fargate(svc: dict[str, Any]) -> bool:
@@ -54,16 +88,29 @@ def _uses_fargate(svc: dict[str, Any]) -> bool:
     return any(str(i.get("capacityProvider", "")).startswith("FARGATE") for i in svc.get("capacityProviderStrategy") or [])
 
 
-def normalize(spec: dict[str, Any]) -> dict[str, Any]:
-    """Canonical form of a CreateService request or a DescribeServices response object."""
+def normalize(spec: dict[str, Any], namespaces: dict[str, str] | None = None) -> dict[str, Any]:
+    """Canonical form of a CreateService request or a DescribeServices response object.
+    `namespaces` maps Cloud Map namespace ARNs to names (read by the observed side)."""
     svc = project(spec, REQUEST_FIELDS)
     if "clusterArn" in spec and "cluster" not in svc:
         svc["cluster"] = spec["clusterArn"]
-    _service_connect_from_deployment(spec, svc)
+    _from_primary_deployment(spec, svc)
     svc["cluster"] = arn_name(svc.get("cluster")) or DEFAULT_CLUSTER
     svc["role"] = _role_name(svc.get("role") or spec.get("roleArn"))
     svc["taskDefinition"] = family_revision(svc.get("taskDefinition"))
     fill(svc, SERVICE_DEFAULTS)
+    _deployment_configuration(svc)
+    connect = svc.get("serviceConnectConfiguration")
+    if isinstance(connect, dict):
+        connect["namespace"] = _namespace(connect.get("namespace"), namespaces or {})
+        connect["services"] = keyed(connect.get("services"), "portName")
+        for item in connect["services"].values():
+            if isinstance(item, dict):
+                item["clientAliases"] = keyed(item.get("clientAliases"), lambda a: f"{a.get('dnsName', '')}:{a.get('port')}")
+        if isinstance(connect.get("logConfiguration"), dict):
+            log = connect["logConfiguration"]
+            log["options"] = bracket(log.get("options"))
+            log["secretOptions"] = keyed_values(log.get("secretOptions"), "name", "valueFrom")
     if _uses_fargate(svc):
         fill(svc, {"platformVersion": "LATEST"})
     network = svc.get("networkConfiguration") or {}
@@ -72,12 +119,36 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
         fill(vpc, {"assignPublicIp": "DISABLED"})
         vpc["subnets"] = as_set(vpc.get("subnets"))
         vpc["securityGroups"] = as_set(vpc.get("securityGroups"))
+    if svc["deploymentController"].get("type") == "CODE_DEPLOY":
+        # Every CodeDeploy blue/green deployment swaps the target group; UpdateService cannot set it.
+        svc["loadBalancers"] = [{k: v for k, v in lb.items() if k != "targetGroupArn"} for lb in svc.get("loadBalancers") or []]
     svc["loadBalancers"] = as_set(svc.get("loadBalancers"))
+    svc["placementStrategy"] = placement_strategy(svc.get("placementStrategy"))
+    svc["volumeConfigurations"] = keyed(svc.get("volumeConfigurations"), "name")
+    svc["vpcLatticeConfigurations"] = keyed(
+        svc.get("vpcLatticeConfigurations"), lambda v: f"{v.get('portName')}:{v.get('targetGroupArn')}")
     svc["serviceRegistries"] = as_set(svc.get("serviceRegistries"))
     svc["placementConstraints"] = as_set(svc.get("placementConstraints"))
     strategy = [dict({"base": 0, "weight": 0}, **item) for item in svc.get("capacityProviderStrategy") or []]
     svc["capacityProviderStrategy"] = keyed(strategy, "capacityProvider")
     return prune_empty(svc)
+
+
+def reset_value(name: str, request: dict[str, Any]) -> Any:
+    """What UpdateService must be sent to reset a top-level field the manifest no longer sets, or
+    None when it cannot be cleared in place."""
+    if name in SERVICE_DEFAULTS:
+        return clone(SERVICE_DEFAULTS[name])
+    if name == "deploymentConfiguration":
+        config = clone(DEPLOYMENT_DEFAULTS)
+        if request.get("schedulingStrategy") == "DAEMON":
+            config.update(DAEMON_PERCENTS)
+        return config
+    if name == "serviceConnectConfiguration":
+        return {"enabled": False}
+    if name in _LIST_FIELDS:
+        return []
+    return None
 
 
 def drop_server_chosen(desired: dict[str, Any], observed: dict[str, Any]) -> None:

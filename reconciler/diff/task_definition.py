@@ -9,12 +9,15 @@ import re
 from typing import Any
 
 from ..desired.shapes import service_model
-from .rules import as_set, fill, keyed, keyed_values, prune_empty, project
+from .rules import as_set, bracket, fill, keyed, keyed_values, prune_empty, project
 
 REQUEST_FIELDS = [m for m in service_model("ecs").operation_model("RegisterTaskDefinition").input_shape.members
                   if m not in ("family", "tags")]
 
 CONTAINER_DEFAULTS = {"essential": True}
+# A FireLens log router runs as root unless the definition says otherwise: ECS returns user "0".
+FIRELENS_DEFAULTS = {"user": "0"}
+VOLUME_DEFAULTS = {"configuredAtLaunch": False}
 HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3}
 TASK_DEFAULTS = {"networkMode": "bridge"}
 EFS_DEFAULTS = {"rootDirectory": "/"}
@@ -81,10 +84,16 @@ def _container(c: dict[str, Any], network_mode: str) -> dict[str, Any]:
     c["extraHosts"] = keyed(c.get("extraHosts"), "hostname")
     c["resourceRequirements"] = keyed(c.get("resourceRequirements"), "type")
     c["environmentFiles"] = as_set(c.get("environmentFiles"))
+    c["dockerLabels"] = bracket(c.get("dockerLabels"))
+    if c.get("firelensConfiguration") is not None:
+        fill(c, FIRELENS_DEFAULTS)
+        if isinstance(c["firelensConfiguration"], dict):
+            c["firelensConfiguration"]["options"] = bracket(c["firelensConfiguration"].get("options"))
     if isinstance(c.get("healthCheck"), dict):
         fill(c["healthCheck"], HEALTH_CHECK_DEFAULTS)
     log = c.get("logConfiguration")
     if isinstance(log, dict):
+        log["options"] = bracket(log.get("options"))
         log["secretOptions"] = keyed_values(log.get("secretOptions"), "name", "valueFrom")
     linux = c.get("linuxParameters")
     if isinstance(linux, dict):
@@ -98,11 +107,17 @@ def _container(c: dict[str, Any], network_mode: str) -> dict[str, Any]:
 
 
 def _volume(volume: dict[str, Any]) -> dict[str, Any]:
-    """EFS volumes: AWS returns rootDirectory "/" when the request left it out. In place, like `_container`."""
+    """Every volume comes back with configuredAtLaunch false, an EFS volume with rootDirectory "/".
+    In place, like `_container`."""
     v = volume
+    fill(v, VOLUME_DEFAULTS)
     efs = v.get("efsVolumeConfiguration")
     if isinstance(efs, dict):
         fill(efs, EFS_DEFAULTS)
+    docker = v.get("dockerVolumeConfiguration")
+    if isinstance(docker, dict):
+        docker["driverOpts"] = bracket(docker.get("driverOpts"))
+        docker["labels"] = bracket(docker.get("labels"))
     return v
 
 
@@ -121,6 +136,9 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     td["requiresCompatibilities"] = as_set(td.get("requiresCompatibilities"))
     td["placementConstraints"] = as_set(td.get("placementConstraints"))
     td["inferenceAccelerators"] = keyed(td.get("inferenceAccelerators"), "deviceName")
+    proxy = td.get("proxyConfiguration")
+    if isinstance(proxy, dict):
+        proxy["properties"] = keyed_values(proxy.get("properties"), "name", "value")
     if td.get("enableFaultInjection") is False:
         td.pop("enableFaultInjection")
     return prune_empty(td)

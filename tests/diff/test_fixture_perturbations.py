@@ -90,7 +90,7 @@ def task_definition_edits(request: dict) -> Iterator[Edit]:
             def edit(b, n=name, o=option):
                 options = _container(b, n)["logConfiguration"]["options"]
                 options[o] = str(options[o]) + "-x"
-            yield (f"{name}.log.{option}", edit, f"{base}.logConfiguration.options.{option}", True)
+            yield (f"{name}.log.{option}", edit, f"{base}.logConfiguration.options[{option}]", True)
         if (c.get("healthCheck") or {}).get("command"):
             yield (f"{name}.healthCheck", lambda b, n=name: _container(b, n)["healthCheck"].update(
                 command=["CMD-SHELL", "exit 0"]), f"{base}.healthCheck.command", True)

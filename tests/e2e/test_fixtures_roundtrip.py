@@ -70,7 +70,7 @@ TD_PERTURBATIONS = [
      lambda b: b["volumes"][0]["host"].update(sourcePath="/srv/other"), "spec.volumes[webdata].host.sourcePath"),
     ("taskdefs/01-fargate-webserver.json",
      lambda b: b["containerDefinitions"][0]["logConfiguration"]["options"].update({"awslogs-region": "eu-west-1"}),
-     "spec.containerDefinitions[sample-fargate-app].logConfiguration.options.awslogs-region"),
+     "spec.containerDefinitions[sample-fargate-app].logConfiguration.options[awslogs-region]"),
     ("taskdefs/05-appmesh-envoy-dependson.json",
      lambda b: _by_name(b["containerDefinitions"], "envoy")["healthCheck"].update(command=["CMD", "true"]),
      "spec.containerDefinitions[envoy].healthCheck.command"),
