@@ -60,12 +60,15 @@ def fail(message: str) -> None:
 
 def load_or_fail(paths: tuple[str, ...]) -> DesiredState:
     try:
-        return load_manifests(paths)
+        desired = load_manifests(paths)
     except InvalidManifests as exc:
         for error in exc.errors:
             click.echo(click.style("error: ", fg="red", bold=True) + str(error), err=True)
         click.echo(f"{len(exc.errors)} error(s); nothing was changed.", err=True)
         raise SystemExit(EXIT_ERROR)
+    for warning in desired.warnings:
+        click.echo(click.style("warning: ", fg="yellow", bold=True) + str(warning), err=True)
+    return desired
 
 
 @contextlib.contextmanager

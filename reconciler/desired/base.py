@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 API_VERSION = "ecs-reconciler.io/v1alpha1"
 ADOPT_ANNOTATION = "ecs-reconciler.io/adopt"
 
+def _tag_mapping(value: Any) -> Any:
+    """Tags as ECS writes them (`[{key, value}]`, EventBridge `[{Key, Value}]`) as a mapping."""
+    if not isinstance(value, list):
+        return value
+    out: dict[Any, Any] = {}
+    for item in value:
+        if not (isinstance(item, dict) and ("key" in item or "Key" in item)):
+            raise ValueError("expected tags as a mapping {key: value} or a list of {key, value}")
+        out[item.get("key", item.get("Key"))] = item.get("value", item.get("Value", ""))
+    return out
+
+
 # AWS tag keys/values are strings; a manifest may write `version: 2` and mean "2".
-Tags = dict[str, str]
+Tags = Annotated[dict[str, str], BeforeValidator(_tag_mapping)]
 
 
 def tags_field() -> Any:
-    return Field(None, description="Resource tags as a mapping {key: value}.")
+    return Field(None, description="Resource tags as a mapping {key: value} (a list of {key, value}, as ECS "
+                 "writes them, is accepted too).")
 
 
 class Metadata(BaseModel):

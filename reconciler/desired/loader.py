@@ -18,6 +18,7 @@ from ..errors import InvalidManifests, ManifestError
 from .base import ManifestBase
 from .kinds import KIND_ORDER, MANIFEST_KINDS
 from .positions import format_path, line_of
+from .published_forms import accept_published_forms, warning
 from .yaml_source import YamlProblem, parse_documents
 from .references import check_references
 
@@ -50,6 +51,8 @@ class DesiredState:
     """Every manifest of a source, in apply order (clusters, task definitions, services, scheduled tasks)."""
 
     resources: list[Located]
+    # What was accepted but not taken as written (output-only fields, empty enums, ...), located.
+    warnings: list[ManifestError] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.resources.sort(key=lambda r: (KIND_ORDER[r.manifest.KIND], r.manifest.name))
@@ -88,9 +91,10 @@ def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError]) -> 
 def load_manifests(paths: Iterable[str | Path]) -> DesiredState:
     """Parse, validate and cross-check every manifest under `paths`; raise InvalidManifests on any error."""
     errors: list[ManifestError] = []
+    warnings: list[ManifestError] = []
     located: list[Located] = []
     for file in manifest_files(paths, errors):
-        located.extend(_load_file(file, errors))
+        located.extend(_load_file(file, errors, warnings))
     if not located and not errors:
         errors.append(ManifestError(", ".join(map(str, paths)) or ".", None, None, None, "no manifests found"))
     seen: dict[tuple[str, str], Located] = {}
@@ -105,7 +109,7 @@ def load_manifests(paths: Iterable[str | Path]) -> DesiredState:
         else:
             seen[item.key] = item
     if not errors:
-        state = DesiredState(list(seen.values()))
+        state = DesiredState(list(seen.values()), warnings)
         errors.extend(check_references(state))
         if not errors:
             return state
@@ -115,40 +119,44 @@ def load_manifests(paths: Iterable[str | Path]) -> DesiredState:
 def load_text(text: str, file: str = "<input>") -> DesiredState:
     """Validate manifests given as a string (used by the operator and tests)."""
     errors: list[ManifestError] = []
-    located = list(_load_documents(text, file, errors))
+    warnings: list[ManifestError] = []
+    located = list(_load_documents(text, file, errors, warnings))
     if errors:
         raise InvalidManifests(errors)
-    state = DesiredState(located)
+    state = DesiredState(located, warnings)
     errors.extend(check_references(state))
     if errors:
         raise InvalidManifests(errors)
     return state
 
 
-def _load_file(file: Path, errors: list[ManifestError]) -> list[Located]:
+def _load_file(file: Path, errors: list[ManifestError], warnings: list[ManifestError]) -> list[Located]:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(ManifestError(str(file), None, None, None, f"cannot read: {exc}"))
         return []
-    return list(_load_documents(text, str(file), errors))
+    return list(_load_documents(text, str(file), errors, warnings))
 
 
-def _load_documents(text: str, file: str, errors: list[ManifestError]) -> Iterable[Located]:
+def _load_documents(text: str, file: str, errors: list[ManifestError],
+                    warnings: list[ManifestError]) -> Iterable[Located]:
     try:
         documents = parse_documents(text)
     except YamlProblem as exc:
         errors.append(ManifestError(file, exc.line, None, None, f"invalid YAML: {exc.message}"))
         return
     for document in documents:
-        item = validate_document(document.data, file, errors, document.node)
+        item = validate_document(document.data, file, errors, document.node, warnings)
         if item is not None:
             yield item
 
 
-def validate_document(document: Any, file: str, errors: list[ManifestError], node: Any = None) -> Located | None:
+def validate_document(document: Any, file: str, errors: list[ManifestError], node: Any = None,
+                      warnings: list[ManifestError] | None = None) -> Located | None:
     """Validate one parsed document (plain data; `node` locates its fields when it came from YAML
-    text); append located errors and return None when it is invalid."""
+    text); append located errors and return None when it is invalid. What was accepted but not
+    taken as written (published_forms) is appended to `warnings`."""
     line = line_of(node, []) or 1
     if not isinstance(document, dict):
         errors.append(ManifestError(file, line, None, None, f"expected a mapping with apiVersion, kind, metadata, spec; got {type(document).__name__}"))
@@ -161,6 +169,9 @@ def validate_document(document: Any, file: str, errors: list[ManifestError], nod
         errors.append(ManifestError(file, line_of(node, ["kind"]) or line, resource, "kind",
                                     f"expected one of {', '.join(MANIFEST_KINDS)}; got {kind!r}"))
         return None
+    document, notes = accept_published_forms(document, kind)
+    if notes and warnings is not None:
+        warnings.append(warning(file, line_of(node, ["spec"]) or line, resource, notes))
     try:
         manifest = model.model_validate(document)
     except ValidationError as exc:
@@ -172,7 +183,12 @@ def validate_document(document: Any, file: str, errors: list[ManifestError], nod
     return Located(manifest, file, line, node)
 
 
+_NAME_FIELDS = {"family", "serviceName", "clusterName"}
+
+
 def _message(model: type[BaseModel], err: dict[str, Any]) -> str:
+    if err["type"] == "extra_forbidden" and len(err["loc"]) == 2 and err["loc"][1] in _NAME_FIELDS:
+        return f"differs from metadata.name, which is the {err['loc'][1]}; remove it or make the two equal"
     if err["type"] == "extra_forbidden":
         loc = list(err["loc"])
         allowed = _allowed_fields(model, loc[:-1])

@@ -28,8 +28,13 @@ def is_external_task_definition(ref: str) -> bool:
     return bool(match and match.group(1) == "task-definition") or bool(FAMILY_REVISION_RE.match(ref))
 
 
-def cluster_name(ref: str) -> str:
-    """The cluster name of a manifest name or cluster ARN."""
+DEFAULT_CLUSTER = "default"
+
+
+def cluster_name(ref: str | None) -> str:
+    """The cluster name of a manifest name or cluster ARN; the account's default cluster when unset."""
+    if not ref:
+        return DEFAULT_CLUSTER
     return ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
 
 

@@ -17,7 +17,8 @@ ServiceSpec = ECS.model_for(
     ECS.shape("CreateServiceRequest"),
     exclude=("serviceName", "clientToken", "cluster", "taskDefinition"),
     overrides={
-        "cluster": (str, Field(description="A Cluster manifest name, or the ARN of a cluster managed elsewhere.")),
+        "cluster": (Optional[str], Field(None, description="A Cluster manifest name, or the ARN of a cluster managed "
+                                         "elsewhere; the account's `default` cluster when left out, as in CreateService.")),
         "taskDefinition": (
             Optional[str],
             Field(None, description="A TaskDefinition manifest name, or `family:revision` / an ARN managed elsewhere."),
