@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import Clients
 from ..desired.loader import DesiredState, load_manifests
 from ..diff.rules import family_revision
@@ -37,6 +38,7 @@ from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, Rollout, rollout_of
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
+from ..report.render import masked_changes
 from ..sources.directory import DirectorySource
 from ..sources.git import GitSource, GitSourceError, redact_url
 from .metrics import ControllerMetrics
@@ -69,6 +71,7 @@ class ControllerConfig:
     rollout_timeout: float = ROLLOUT_TIMEOUT  # a deployment in progress longer than this counts as failed (0: never)
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
+    flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the resource is held (0: never)
 
 
 def is_directory_source(spec: str) -> bool:
@@ -125,6 +128,7 @@ class Controller:
         # Services we deployed whose rollout we have not yet seen finish: key -> the task definition
         # revision ("family:N") of that deployment, once a describe has shown it.
         self._rollouts: dict[tuple[str, str], str | None] = {}
+        self.flap_guard = FlapGuard(config.flap_limit)
         # Observed state between full reads. With an event stream, a reconcile re-reads only what
         # events (and our own writes) touched; the resync timer asks for a warm resync (every service
         # and cluster), and a full read comes at start and every full resync period. Without a
@@ -256,6 +260,9 @@ class Controller:
             self.desired, self.revision = desired, revision
             self._manifest_dir = path if path.is_dir() else path.parent
         self.status.update(source_error=None)
+        for warning in desired.warnings:
+            log.warning("manifest accepted with changes: %s", str(warning).replace(str(path) + "/", ""),
+                        extra={"revision": revision})
         log.info("loaded revision", extra={"revision": revision, "resources": len(desired)})
         return True
 
@@ -336,8 +343,15 @@ class Controller:
         self._ready = True
         syncs = self._sync_keys(plan)
         writable = not (self.config.dry_run or self.is_suspended())
-        held = self._rolled_back(plan)
-        chosen = self._choose(plan, syncs, held) if writable else []
+        perpetual = self.flap_guard.check(plan)
+        for info in perpetual.values():
+            if info.first:
+                self.metrics.perpetual_diffs.labels(kind=info.kind).inc()
+                log.error("perpetual diff: writes stopped until the manifest changes",
+                          extra={"resource": f"{info.kind}/{info.name}", "applies": info.applies, "paths": info.paths})
+        rolled_back = self._rolled_back(plan)
+        blocked = blocked_by(plan, set(perpetual))
+        chosen = self._choose(plan, syncs, rolled_back | blocked) if writable else []
         for action in plan.pending:
             if action.key not in syncs and action.action != "conflict":
                 self.metrics.drift_detected.labels(kind=action.kind).inc()
@@ -345,7 +359,10 @@ class Controller:
         done: set[tuple[str, str]] = set()
         if chosen:
             failed, done = self._apply(engine, plan, chosen, syncs)
-        rows, moving = self._rows(plan, syncs, done, failed, held)
+            for action in chosen:
+                if action.key in done:
+                    self.flap_guard.applied(action)
+        rows, moving = self._rows(plan, syncs, done, failed, rolled_back, perpetual, blocked)
         # What we wrote, failed to write, or is still rolling out must be read again next time.
         self.informer.mark(set(done) | set(failed) | moving)
         self.status.set_resources(rows)
@@ -451,7 +468,8 @@ class Controller:
                 self.metrics.drift_healed.labels(kind=action.kind).inc()
         return {}, done
 
-    def _rows(self, plan: Plan, syncs, done, failed, held) -> tuple[list[ResourceStatus], set[tuple[str, str]]]:
+    def _rows(self, plan: Plan, syncs, done, failed, held, perpetual: dict[tuple[str, str], Held],
+              blocked: set[tuple[str, str]]) -> tuple[list[ResourceStatus], set[tuple[str, str]]]:
         """A status row per resource, and the services still moving (to read again soon)."""
         rows, moving = [], set()
         for action in plan.actions:
@@ -478,6 +496,16 @@ class Controller:
                     row.state = "rolling-out"
                     moving.add(action.key)
                     self._rollouts[action.key] = None  # which revision: the next describe says
+            elif action.key in perpetual:
+                row.state = "perpetual-diff"
+                row.drift = sorted({c.path for c in action.changes})
+                row.diff = masked_changes(action)
+                row.error = (f"applied {perpetual[action.key].applies} times with the same diff and AWS still answers "
+                             "differently; writes stopped until the manifest changes")
+            elif action.key in blocked:
+                row.state = "pending"
+                row.drift = sorted({c.path for c in action.changes})
+                row.error = "waits for a dependency whose writes stopped (perpetual diff)"
             elif action.key in held:
                 row.state = "failed"
                 row.drift = sorted({c.path for c in action.changes})

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..aws import CallLog
 
-STATES = ("in-sync", "drifted", "failed", "rolling-out", "pending")
+STATES = ("in-sync", "drifted", "failed", "rolling-out", "pending", "perpetual-diff")
 
 
 class AwsCallCollector:
@@ -68,6 +68,9 @@ class ControllerMetrics:
         self.missed_events = PromCounter("ecs_reconciler_missed_events",
                                          "Resources whose drift a full resync found but the event stream had not shown",
                                          registry=r)
+        self.perpetual_diffs = PromCounter("ecs_reconciler_perpetual_diffs",
+                                           "Resources whose writes stopped: applied with the same diff too many times",
+                                           ["kind"], registry=r)
         self.source_errors = PromCounter("ecs_reconciler_source_errors", "Source revisions rejected or not readable",
                                          registry=r)
         self.applied_revision = Info("ecs_reconciler_applied_revision", "The source revision last applied", registry=r)

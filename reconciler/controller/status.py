@@ -2,8 +2,9 @@
 
 States: ``in-sync`` (matches the manifests), ``drifted`` (out-of-band change not reverted: self-heal
 off, dry-run or suspended), ``pending`` (a change from the source not yet applied), ``rolling-out``
-(written, deployment not finished), ``failed`` (the last attempt raised, or a conflict). Values
-shown are paths only, never field values, so secrets cannot leak here.
+(written, deployment not finished), ``failed`` (the last attempt raised, or a conflict),
+``perpetual-diff`` (applied with the same diff too many times: writes stopped, see apply/flap_guard.py).
+Drift is shown as paths; the diff of a perpetual-diff resource carries values, masked.
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ class ResourceStatus:
     drift: list[str] = field(default_factory=list)
     error: str | None = None
     action: str = "none"
+    diff: list[dict[str, Any]] = field(default_factory=list)  # masked changes, for perpetual-diff
 
     def document(self) -> dict[str, Any]:
-        return {"kind": self.kind, "name": self.name, "state": self.state, "action": self.action,
-                "drift": list(self.drift), "error": self.error}
+        doc = {"kind": self.kind, "name": self.name, "state": self.state, "action": self.action,
+               "drift": list(self.drift), "error": self.error}
+        if self.diff:
+            doc["diff"] = [dict(c) for c in self.diff]
+        return doc
 
 
 class StatusBoard:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import kopf
 
+from ..apply.flap_guard import DEFAULT_LIMIT
 from ..aws import AwsSettings, CallLog
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from .handlers import OperatorConfig, build_registry
@@ -39,10 +40,13 @@ def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
               help="Serve Prometheus /metrics on HOST:PORT (empty to disable).")
 @click.option("--rollout-timeout", default=ROLLOUT_TIMEOUT, show_default=True,
               help="Seconds a service deployment may stay in progress before it is Stalled/RolloutFailed (0: never).")
+@click.option("--flap-limit", default=DEFAULT_LIMIT, show_default=True,
+              help="Stop writing an object applied this many times in a row with the same diff that the next check "
+                   "still shows (Stalled/PerpetualDiff); 0: never stop.")
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
              events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
-             rollout_timeout: float) -> None:
+             rollout_timeout: float, flap_limit: int) -> None:
     """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
@@ -55,7 +59,8 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
         metrics.serve(host or "127.0.0.1", int(port))
     config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
-                            call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout)
+                            call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout,
+                            flap_limit=flap_limit)
     registry = build_registry(config, kopf.SmartOperatorRegistry())
     kopf.run(registry=registry, settings=operator_settings(), standalone=peering is None, peering_name=peering,
              clusterwide=all_namespaces, namespaces=list(namespaces), liveness_endpoint=liveness or None)

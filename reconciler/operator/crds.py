@@ -113,6 +113,16 @@ STATUS_SCHEMA: dict[str, Any] = {
         "arn": {"type": "string"},
         "specHash": {"type": "string"},
         "lastAppliedRevision": {"type": "string"},
+        "perpetualDiff": {
+            "type": "object",
+            "description": "Set while writes are stopped: applied this many times with the same diff, which "
+                           "AWS still answers differently (values masked). Cleared when the spec changes or the "
+                           "diff clears.",
+            "properties": {
+                "applies": {"type": "integer"},
+                "changes": {"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            },
+        },
         "conditions": {
             "type": "array",
             "items": {

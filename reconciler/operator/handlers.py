@@ -18,6 +18,7 @@ from typing import Any
 import kopf
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import AwsSettings, CallLog, Clients
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
@@ -27,6 +28,7 @@ from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, rollout_of
 from ..ownership import DEFAULT_INSTANCE, is_owned
 from ..plan.model import Action, Plan
+from ..report.render import masked_changes
 from . import status as st
 from .convert import (REFERENCES, Converted, DependencyNotReady, InvalidObject, aws_name, convert,
                       deletion_policy, spec_hash, validate)
@@ -49,6 +51,7 @@ class OperatorConfig:
     rollout_poll_seconds: float = 5.0  # a service rolling out is looked at again this often
     rollout_timeout: float = ROLLOUT_TIMEOUT  # in progress longer than this: RolloutFailed (0: never)
     metrics: Any = None  # an OperatorMetrics, when metrics are served
+    flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the object is held (0: never)
 
 
 class DirtyBoard:
@@ -80,6 +83,7 @@ class Reconciler:
                                config.call_log or CallLog())
         self.revisions = RevisionCache()
         self.lock = threading.Lock()
+        self.flap_guard = FlapGuard(config.flap_limit)
 
     def engine(self, revision: str | None = None) -> Engine:
         return Engine(self.clients, EngineOptions(instance=self.config.instance, revision=revision), self.revisions)
@@ -212,12 +216,25 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                     message = "; ".join(f"{a.label}: {'; '.join(a.reasons)}" for a in plan.conflicts)
                     stall(body, patch, "Conflict", message)
                     return
+                perpetual = rec.flap_guard.check(plan)
+                if (kind, name) in perpetual:
+                    mark_perpetual(body, patch, plan.get(kind, name), perpetual[(kind, name)])
+                    return
+                blocked = blocked_by(plan, set(perpetual))
+                if (kind, name) in blocked:
+                    stall(body, patch, "DependencyPerpetualDiff",
+                          "a dependency keeps a perpetual diff and is not written: "
+                          + ", ".join(f"{k}/{n}" for k, n in sorted(perpetual)))
+                    return
                 applied: dict[str, str | None] = {}
                 if plan.has_changes:
-                    result = engine.apply(plan)
+                    result = engine.apply(Plan([a for a in plan.actions if a.key not in blocked]))
                     for outcome in result.outcomes:
                         applied[outcome.label] = outcome.arn
                         kopf.info(body, reason=outcome.action.capitalize(), message=f"{outcome.action} {outcome.label}")
+                    for action in plan.pending:
+                        if action.label in applied:
+                            rec.flap_guard.applied(action)
         except ReconcileError as exc:
             stall(body, patch, "ApplyRefused", str(exc))
             return
@@ -234,7 +251,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         else:
             conditions = rollout_conditions(previous, generation, plan.get(kind, name), reason)
         fields: dict[str, Any] = dict(synced=True, drifted=False, driftedPaths=[], observedGeneration=generation,
-                                      specHash=digest, conditions=conditions)
+                                      specHash=digest, conditions=conditions, perpetualDiff=None)
         count("reconciles", kind, outcome="synced")
         if arn:
             fields["arn"] = arn
@@ -242,6 +259,19 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         if revision:
             fields["lastAppliedRevision"] = revision
         _set_status(patch, **fields)
+
+    def mark_perpetual(body: dict[str, Any], patch: kopf.Patch, action: Action, info: Held) -> None:
+        """Writes stopped for this object: say so in its status, once as an Event and a metric."""
+        generation = body["metadata"].get("generation")
+        previous = (body.get("status") or {}).get("conditions")
+        message = (f"applied {info.applies} times with the same diff and AWS still answers differently at "
+                   f"{', '.join(info.paths)}; writes stopped until the spec changes")
+        _set_status(patch, synced=True, drifted=True, driftedPaths=info.paths, observedGeneration=generation,
+                    perpetualDiff={"applies": info.applies, "changes": masked_changes(action)},
+                    conditions=st.stalled(previous, generation, "PerpetualDiff", message))
+        if info.first:
+            kopf.warn(body, reason="PerpetualDiff", message=message)
+            count("perpetual_diffs", action.kind)
 
     def rollout_conditions(previous: Any, generation: int | None, action: Action | None, message: str) -> list:
         """Ready, unless `action` is a service whose deployment is still moving or has failed."""
@@ -279,15 +309,19 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             return
         with rec.lock:
             plan = rec.engine().plan(converted.desired)
+            perpetual = rec.flap_guard.check(plan)
         own = plan.get(kind, name)
+        if (kind, name) in perpetual:
+            mark_perpetual(raw, patch, own, perpetual[(kind, name)])
+            return
         paths = [c.path for c in own.changes] if own is not None and own.action != "none" else []
         if own is not None and own.action == "create":
             paths = paths or ["(missing in AWS)"]
         generation = raw["metadata"].get("generation")
         previous = (raw.get("status") or {}).get("conditions")
         if not paths:
-            if raw.get("status", {}).get("drifted"):
-                _set_status(patch, drifted=False, driftedPaths=[])
+            if raw.get("status", {}).get("drifted") or raw.get("status", {}).get("perpetualDiff"):
+                _set_status(patch, drifted=False, driftedPaths=[], perpetualDiff=None)
             conditions = rollout_conditions(previous, generation, own, "in sync with the spec")
             if not _same_conditions(raw, conditions):
                 _set_status(patch, conditions=conditions)

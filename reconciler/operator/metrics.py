@@ -23,6 +23,9 @@ class OperatorMetrics:
                                       ["kind"], registry=self.registry)
         self.drift_healed = Counter("ecs_reconciler_drift_healed", "Out-of-band drift reverted", ["kind"],
                                     registry=self.registry)
+        self.perpetual_diffs = Counter("ecs_reconciler_perpetual_diffs",
+                                       "Objects whose writes stopped: applied with the same diff too many times",
+                                       ["kind"], registry=self.registry)
 
     def serve(self, host: str, port: int) -> ControllerHTTPServer:
         server = ControllerHTTPServer(host, port)
