@@ -13,7 +13,7 @@ import click
 READ = ["ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListClusters",
         "ecs:ListServices", "ecs:ListTaskDefinitions", "ecs:ListTaskDefinitionFamilies", "ecs:ListTagsForResource",
         "events:DescribeRule", "events:ListRules", "events:ListTargetsByRule", "events:ListTagsForResource",
-        "application-autoscaling:DescribeScalableTargets"]
+        "application-autoscaling:DescribeScalableTargets", "servicediscovery:GetNamespace"]
 WRITE = ["ecs:CreateCluster", "ecs:UpdateCluster", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition",
          "ecs:CreateService", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
          "events:PutRule", "events:PutTargets", "events:TagResource", "events:UntagResource"]

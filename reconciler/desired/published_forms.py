@@ -12,7 +12,7 @@ reshapes exactly that, and says so in one warning per document:
 - empty strings in enum fields (`pidMode: ""`, `appProtocol: ""`, `launchType: ""`), which other
   tools export for "unset" and the API rejects: unset, as ecspresso does;
 - `deploymentConfiguration.alarms` without `alarmNames`, the form AWS returns when alarms are off;
-- `roleArn` (what DescribeServices returns) as `role`.
+- `roleArn` and `clusterArn` (what DescribeServices returns) as `role` and `cluster`.
 
 Tags as ECS writes them (a list of `{key, value}`) are accepted by the models themselves (`Tags`).
 """
@@ -60,9 +60,11 @@ def accept_published_forms(document: dict[str, Any], kind: str) -> tuple[dict[st
     if name_field in spec and spec[name_field] == name:
         del spec[name_field]
         notes.append(f"{name_field} (the same as metadata.name)")
-    if kind == "Service" and "roleArn" in spec and "role" not in spec:
-        spec["role"] = spec.pop("roleArn")
-        notes.append("roleArn read as role")
+    if kind == "Service":
+        for output, request in (("roleArn", "role"), ("clusterArn", "cluster")):
+            if output in spec and request not in spec:
+                spec[request] = spec.pop(output)
+                notes.append(f"{output} read as {request}")
     ignored = sorted(k for k in spec if k in OUTPUT_ONLY[kind])
     for key in ignored:
         del spec[key]
@@ -72,12 +74,12 @@ def accept_published_forms(document: dict[str, Any], kind: str) -> tuple[dict[st
     spec = _drop_empty_enums(spec, service_model("ecs").shape_for(request_shape), "spec", emptied)
     if emptied:
         notes.append("empty enum values read as unset: " + ", ".join(emptied))
-    if kind == "Service":
-        alarms = (spec.get("deploymentConfiguration") or {}).get("alarms") if isinstance(
-            spec.get("deploymentConfiguration"), dict) else None
-        if isinstance(alarms, dict) and "alarmNames" not in alarms:
-            spec["deploymentConfiguration"] = {**spec["deploymentConfiguration"], "alarms": {**alarms, "alarmNames": []}}
-    if not notes:
+    config = spec.get("deploymentConfiguration") if kind == "Service" else None
+    alarms = config.get("alarms") if isinstance(config, dict) else None
+    if isinstance(alarms, dict) and "alarmNames" not in alarms:
+        # Not worth a warning: it is how AWS itself writes "alarms off".
+        spec["deploymentConfiguration"] = {**config, "alarms": {**alarms, "alarmNames": []}}
+    elif not notes:
         return document, []
     return {**document, "spec": spec}, notes
 

@@ -117,6 +117,14 @@ def arn_name(value: str | None) -> str | None:
     return value
 
 
+def namespace_name(value: Any, namespaces: dict[str, str]) -> Any:
+    """A Cloud Map namespace as its name: AWS returns the ARN, a manifest may give either; an ARN
+    whose name was not read stays its last segment (the namespace id)."""
+    if isinstance(value, str) and value.startswith("arn:"):
+        return namespaces.get(value, arn_name(value))
+    return value
+
+
 def family_revision(value: str | None) -> str | None:
     """A task definition ARN as `family:revision`; other forms stay as they are."""
     if isinstance(value, str) and value.startswith("arn:") and ":task-definition/" in value:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..desired.shapes import service_model
-from .rules import (arn_name, as_set, bracket, clone, family_revision, fill, keyed, keyed_values, placement_strategy,
-                    prune_empty, project)
+from .rules import (arn_name, as_set, bracket, clone, family_revision, fill, keyed, keyed_values, namespace_name,
+                    placement_strategy, prune_empty, project)
 
 REQUEST_FIELDS = [m for m in service_model("ecs").operation_model("CreateService").input_shape.members
                   if m not in ("serviceName", "clientToken", "tags")]
@@ -60,13 +60,6 @@ def _from_primary_deployment(body: dict[str, Any], svc: dict[str, Any]) -> None:
             svc[name] = clone(primary[name])
 
 
-def _namespace(value: Any, namespaces: dict[str, str]) -> Any:
-    """A Cloud Map namespace as its name: AWS returns the ARN, a manifest may give either."""
-    if isinstance(value, str) and value.startswith("arn:"):
-        return namespaces.get(value, arn_name(value))
-    return value
-
-
 def _deployment_configuration(svc: dict[str, Any]) -> None:
     config = svc.setdefault("deploymentConfiguration", {})
     if not isinstance(config, dict):
@@ -102,7 +95,7 @@ def normalize(spec: dict[str, Any], namespaces: dict[str, str] | None = None) ->
     _deployment_configuration(svc)
     connect = svc.get("serviceConnectConfiguration")
     if isinstance(connect, dict):
-        connect["namespace"] = _namespace(connect.get("namespace"), namespaces or {})
+        connect["namespace"] = namespace_name(connect.get("namespace"), namespaces or {})
         connect["services"] = keyed(connect.get("services"), "portName")
         for item in connect["services"].values():
             if isinstance(item, dict):

@@ -17,6 +17,7 @@ from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import MANIFEST, is_owned, tag_list_to_dict
 from .autoscaling import scaled_services
+from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
 from .state import Observed, ObservedState
@@ -29,6 +30,7 @@ class StateReader:
         self.clients = clients
         self.revisions = revisions or RevisionCache()
         self.workers = workers
+        self.namespaces = NamespaceNames(clients)
 
     # -- whole state ------------------------------------------------------------------------------
 
@@ -57,7 +59,13 @@ class StateReader:
                 state.put(item)
         if prune_instance:
             self._read_prune_candidates(desired, state, prune_instance, clusters)
+        self._name_namespaces(state)
         return state
+
+    def _name_namespaces(self, state: ObservedState) -> None:
+        arns = namespace_arns(item.body for (kind, _), item in state.resources.items() if kind in ("Service", "Cluster"))
+        if arns - set(state.namespaces):
+            state.namespaces.update(self.namespaces.names_for(arns - set(state.namespaces)))
 
     def refresh(self, state: ObservedState, desired: DesiredState, keys: Iterable[tuple], *,
                 scaling: bool = True) -> int:
@@ -93,6 +101,7 @@ class StateReader:
             state.resources.pop(key, None)
         for item in found:
             state.put(item)
+        self._name_namespaces(state)
         return len(wanted)
 
     def read_autoscaled(self, by_cluster: dict[str, list[str]]) -> set[tuple[str, str]]:

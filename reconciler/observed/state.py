@@ -30,6 +30,8 @@ class ObservedState:
     # (cluster, service) pairs with an Application Auto Scaling DesiredCount target: the scaler owns
     # their desiredCount.
     autoscaled: set[tuple[str, str]] = field(default_factory=set)
+    # Cloud Map namespace ARN -> name, for the Service Connect namespaces the observed side names.
+    namespaces: dict[str, str] = field(default_factory=dict)
 
     def get(self, kind: str, name: str) -> Observed | None:
         return self.resources.get((kind, name))

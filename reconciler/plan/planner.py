@@ -40,12 +40,12 @@ class Planner:
             kind = item.manifest.KIND
             obs = observed.get(kind, item.manifest.name)
             if kind == "Cluster":
-                action = self._plan_cluster(item, obs)
+                action = self._plan_cluster(item, obs, observed.namespaces)
             elif kind == "TaskDefinition":
                 action = self._plan_task_definition(item, obs)
                 revisions[item.manifest.name] = _managed_revision(action)
             elif kind == "Service":
-                action = self._plan_service(item, obs, desired, revisions, observed.autoscaled)
+                action = self._plan_service(item, obs, desired, revisions, observed)
             else:
                 action = self._plan_scheduled_task(item, obs, desired, revisions)
             actions.append(action)
@@ -85,10 +85,10 @@ class Planner:
 
     # -- per kind -------------------------------------------------------------------------------------
 
-    def _plan_cluster(self, item: Located, obs: Observed | None) -> Action:
+    def _plan_cluster(self, item: Located, obs: Observed | None, namespaces: dict[str, str]) -> Action:
         request = item.manifest.spec.to_api()
-        desired_form = cluster_rules.normalize(request)
-        observed_form = cluster_rules.normalize(obs.body) if obs else {}
+        desired_form = cluster_rules.normalize(request, namespaces)
+        observed_form = cluster_rules.normalize(obs.body, namespaces) if obs else {}
         return self._decide(item, obs, desired_form, observed_form, request)
 
     def _plan_task_definition(self, item: Located, obs: Observed | None) -> Action:
@@ -105,15 +105,15 @@ class Planner:
         return action
 
     def _plan_service(self, item: Located, obs: Observed | None, desired: DesiredState,
-                      revisions: dict[str, str], autoscaled: set[tuple[str, str]]) -> Action:
+                      revisions: dict[str, str], observed: ObservedState) -> Action:
         request = item.manifest.spec.to_api()
         request["cluster"] = cluster_name(request.get("cluster"))
         if "taskDefinition" in request:
             request["taskDefinition"] = self._resolve_task_definition(request["taskDefinition"], revisions)
-        desired_form = service_rules.normalize(request)
-        observed_form = service_rules.normalize(obs.body) if obs else {}
+        desired_form = service_rules.normalize(request, observed.namespaces)
+        observed_form = service_rules.normalize(obs.body, observed.namespaces) if obs else {}
         service_rules.drop_server_chosen(desired_form, observed_form)
-        if (request["cluster"], item.manifest.name) in autoscaled:
+        if (request["cluster"], item.manifest.name) in observed.autoscaled:
             # Application Auto Scaling owns desiredCount: neither report nor write it.
             desired_form.pop("desiredCount", None)
             observed_form.pop("desiredCount", None)

@@ -10,7 +10,7 @@ import pytest
 from reconciler.engine import Engine, EngineOptions
 from reconciler.export import export_documents, task_definition_document
 
-from fixture_manifests import ADJUSTMENTS, CLUSTER, desired_state, fixture_files, manifests_for
+from support.fixture_manifests import ADJUSTMENTS, CLUSTER, desired_state, fixture_files, manifests_for
 
 ALL = fixture_files("taskdefs") + fixture_files("services")
 

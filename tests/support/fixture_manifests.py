@@ -24,6 +24,12 @@ def _add_task_memory(spec: dict[str, Any]) -> None:
     spec["memory"] = "512"
 
 
+def _render_images(spec: dict[str, Any]) -> None:
+    for container in spec["containerDefinitions"]:
+        if container.get("image") == "":
+            container["image"] = f"public.ecr.aws/docker/library/busybox:{container['name']}"
+
+
 def _drop(field: str) -> Callable[[dict[str, Any]], None]:
     return lambda spec: spec.pop(field, None)
 
@@ -33,6 +39,10 @@ ADJUSTMENTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "taskdefs/05-appmesh-envoy-dependson.json": (
         "the published excerpt sets no memory at all; ECS rejects that (\"At least one of 'memory' or "
         "'memoryReservation' must be specified\"), so task memory 512 is added", _add_task_memory),
+    "taskdefs/45-render-template-empty-images-links.json": (
+        "a template for amazon-ecs-render-task-definition: most images are empty until CI fills them in, and "
+        "RegisterTaskDefinition (and the loader, tests/desired) refuse an empty image; each is filled in as the "
+        "render step would", _render_images),
     "services/10-fargate-service-connect-exec.json": (
         "the local endpoint (moto) does not store serviceConnectConfiguration; the normalizer rule for it "
         "(read from the PRIMARY deployment) is tested on a describe body in tests/diff",
@@ -71,30 +81,32 @@ def _adjust(name: str, spec: dict[str, Any]) -> None:
         ADJUSTMENTS[name][1](spec)
 
 
-def task_definition_spec(name: str) -> dict[str, Any]:
-    body = load_fixture(name)
-    # As published (the loader takes tag lists, output-only fields and empty enums), but for the
-    # family: the manifest is named "fixture".
-    spec = {k: v for k, v in body.items() if k != "family"}
+def published_spec(name: str) -> dict[str, Any]:
+    """The fixture as published (the loader takes tag lists, output-only fields, nulls and empty
+    enums), but for its own name (the manifests are named "fixture") and the listed adjustments."""
+    body = copy.deepcopy(load_fixture(name))
+    spec = {k: v for k, v in body.items() if k not in ("family", "serviceName", "clientToken")}
     if isinstance(spec.get("taskDefinition"), dict):
         spec["taskDefinition"] = {k: v for k, v in spec["taskDefinition"].items() if k != "family"}
-    _adjust(name, spec)
+    _adjust(name, spec["taskDefinition"] if isinstance(spec.get("taskDefinition"), dict) else spec)
     return spec
+
+
+def task_definition_spec(name: str) -> dict[str, Any]:
+    return published_spec(name)
 
 
 def service_spec(name: str, task_definition: str) -> dict[str, Any]:
     """The fixture's CreateService body, pointed at the managed cluster and task definition."""
-    body = copy.deepcopy(load_fixture(name))
-    spec = {k: v for k, v in body.items() if k not in ("serviceName", "clientToken")}
+    spec = published_spec(name)
     spec["cluster"] = CLUSTER
     if "taskDefinition" in spec or spec.get("deploymentController", {}).get("type") != "EXTERNAL":
         spec["taskDefinition"] = task_definition
     vpc = (spec.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if vpc:
         vpc["subnets"] = [SUBNET]
-        if "securityGroups" in vpc:
+        if vpc.get("securityGroups") is not None:
             vpc["securityGroups"] = [SG]
-    _adjust(name, spec)
     return spec
 
 
