@@ -267,6 +267,11 @@ class Applier:
         return observed.arn
 
     def _replace_service(self, action: Action) -> str:
+        if action.observed.cluster and action.observed.cluster != action.request["cluster"]:
+            # A move to another cluster: the new service runs before the old one goes.
+            arn = self._create_service(action)
+            self._delete_service(action)
+            return arn
         self._delete_service(action)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -307,6 +312,12 @@ class Applier:
         response = self.clients.events.put_targets(Rule=action.name, Targets=[target])
         if response.get("FailedEntryCount"):
             raise ReconcileError(f"{action.label}: PutTargets failed: {response.get('FailedEntries')}")
+        observed_target = (action.observed.body.get("target") or {}) if action.observed else {}
+        others = list(observed_target.get("otherTargets") or [])
+        if observed_target.get("Id") not in (None, target["Id"]):
+            others.append(observed_target["Id"])
+        if others:  # the manifest describes the rule's only target: an adopted rule's old one would run the task twice
+            self.clients.events.remove_targets(Rule=action.name, Ids=sorted(set(others)))
         if not create:
             self._sync_rule_tags(arn, action, action.observed.tags)
         return arn

@@ -72,6 +72,7 @@ class ControllerConfig:
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
     flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the resource is held (0: never)
+    allow_replace: bool = False  # apply replaces (delete and create); otherwise they wait as needs-replace
 
 
 def is_directory_source(spec: str) -> bool:
@@ -337,7 +338,8 @@ class Controller:
                 self.status.update(last_reconcile=time.time())
 
     def _reconcile(self, desired: DesiredState, revision: str | None) -> None:
-        options = EngineOptions(instance=self.config.instance, prune=self.config.prune, revision=revision)
+        options = EngineOptions(instance=self.config.instance, prune=self.config.prune, revision=revision,
+                                allow_replace=self.config.allow_replace)
         engine = Engine(self.clients, options, self.revisions)
         plan = self._plan(engine, desired)
         self._ready = True
@@ -350,7 +352,10 @@ class Controller:
                 log.error("perpetual diff: writes stopped until the manifest changes",
                           extra={"resource": f"{info.kind}/{info.name}", "applies": info.applies, "paths": info.paths})
         rolled_back = self._rolled_back(plan)
-        blocked = blocked_by(plan, set(perpetual))
+        # Held back on their own: a replace without --allow-replace, and what the flap guard stopped;
+        # what depends on them waits. Everything else is applied.
+        needs_replace = set() if self.config.allow_replace else {a.key for a in plan.pending if a.action == "replace"}
+        blocked = blocked_by(plan, set(perpetual) | needs_replace)
         chosen = self._choose(plan, syncs, rolled_back | blocked) if writable else []
         for action in plan.pending:
             if action.key not in syncs and action.action != "conflict":
@@ -362,7 +367,7 @@ class Controller:
             for action in chosen:
                 if action.key in done:
                     self.flap_guard.applied(action)
-        rows, moving = self._rows(plan, syncs, done, failed, rolled_back, perpetual, blocked)
+        rows, moving = self._rows(plan, syncs, done, failed, rolled_back, perpetual, blocked, needs_replace)
         # What we wrote, failed to write, or is still rolling out must be read again next time.
         self.informer.mark(set(done) | set(failed) | moving)
         self.status.set_resources(rows)
@@ -469,7 +474,8 @@ class Controller:
         return {}, done
 
     def _rows(self, plan: Plan, syncs, done, failed, held, perpetual: dict[tuple[str, str], Held],
-              blocked: set[tuple[str, str]]) -> tuple[list[ResourceStatus], set[tuple[str, str]]]:
+              blocked: set[tuple[str, str]], needs_replace: set[tuple[str, str]]
+              ) -> tuple[list[ResourceStatus], set[tuple[str, str]]]:
         """A status row per resource, and the services still moving (to read again soon)."""
         rows, moving = [], set()
         for action in plan.actions:
@@ -502,10 +508,14 @@ class Controller:
                 row.diff = masked_changes(action)
                 row.error = (f"applied {perpetual[action.key].applies} times with the same diff and AWS still answers "
                              "differently; writes stopped until the manifest changes")
+            elif action.key in needs_replace:
+                row.state = "needs-replace"
+                row.drift = sorted({c.path for c in action.changes})
+                row.error = "; ".join(action.reasons) + " (run with --allow-replace to replace it)"
             elif action.key in blocked:
                 row.state = "pending"
                 row.drift = sorted({c.path for c in action.changes})
-                row.error = "waits for a dependency whose writes stopped (perpetual diff)"
+                row.error = "waits for a dependency that is held back (needs-replace or perpetual-diff)"
             elif action.key in held:
                 row.state = "failed"
                 row.drift = sorted({c.path for c in action.changes})

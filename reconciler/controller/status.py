@@ -3,7 +3,8 @@
 States: ``in-sync`` (matches the manifests), ``drifted`` (out-of-band change not reverted: self-heal
 off, dry-run or suspended), ``pending`` (a change from the source not yet applied), ``rolling-out``
 (written, deployment not finished), ``failed`` (the last attempt raised, or a conflict),
-``perpetual-diff`` (applied with the same diff too many times: writes stopped, see apply/flap_guard.py).
+``perpetual-diff`` (applied with the same diff too many times: writes stopped, see apply/flap_guard.py),
+``needs-replace`` (only a delete and create can apply the change: held back without --allow-replace).
 Drift is shown as paths; the diff of a perpetual-diff resource carries values, masked.
 """
 

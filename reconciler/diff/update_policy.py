@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..desired.shapes import service_model
 from .compare import Change
+from .service import reset_value
 
 _ECS = service_model("ecs")
 
@@ -86,9 +87,16 @@ def classify(kind: str, field: str) -> str:
     return "unknown"
 
 
-def replace_reasons(kind: str, changes: list[Change]) -> list[str]:
+def replace_reasons(kind: str, changes: list[Change], request: dict | None = None) -> list[str]:
+    """Why `changes` need the resource replaced: a field the update call cannot change, or (for a
+    service) a field removed from the manifest that UpdateService cannot clear."""
     fields = REPLACE_FIELDS.get(kind, {})
-    return sorted({f"{top_field(c.path)}: {fields[top_field(c.path)]}" for c in changes if top_field(c.path) in fields})
+    reasons = {f"{top_field(c.path)}: {fields[top_field(c.path)]}" for c in changes if top_field(c.path) in fields}
+    if kind == "Service":
+        reasons |= {f"{top_field(c.path)}: removed from the manifest, and UpdateService cannot clear it"
+                    for c in changes if c.desired is None and c.path == f"spec.{top_field(c.path)}"
+                    and top_field(c.path) not in fields and reset_value(top_field(c.path), request or {}) is None}
+    return sorted(reasons)
 
 
 def only_tags(changes: list[Change]) -> bool:

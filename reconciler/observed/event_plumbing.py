@@ -1,8 +1,10 @@
 """Creates and removes the EventBridge rule and SQS queue that carry ECS events to the consumer.
 
 Both directions are idempotent, so `setup` can run at every start and `teardown` twice. Everything
-is tagged with the instance that owns it; a queue or rule of the same name without our tag belongs
-to someone else, so setup refuses to adopt it and teardown leaves it alone.
+is tagged with the instance that owns it, and marked as the event stream's plumbing
+(`ecs-reconciler.io/component=event-stream`) rather than made from a manifest, so prune never takes
+it for a scheduled task; a queue or rule of the same name without our tag belongs to someone else,
+so setup refuses to adopt it and teardown leaves it alone.
 
 One rule with an `$or` pattern covers ECS's own events (source aws.ecs) and CloudTrail API calls
 to ECS, EventBridge and Application Auto Scaling, the services whose writes change what we manage.
@@ -17,6 +19,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 MANAGED_BY = "ecs-reconciler.io/managed-by"
+COMPONENT = "ecs-reconciler.io/component"
+COMPONENT_VALUE = "event-stream"
 TARGET_ID = "ecs-reconciler-queue"
 API_CALL_SOURCES = ["ecs.amazonaws.com", "events.amazonaws.com", "application-autoscaling.amazonaws.com"]
 EVENT_PATTERN = {
@@ -36,7 +40,7 @@ def setup_event_stream(clients: Any, name: str = "ecs-reconciler", instance: str
     sqs, events = clients.client("sqs"), clients.events
     queue_url = _existing_queue(sqs, name)
     if queue_url is None:
-        queue_url = sqs.create_queue(QueueName=name, tags={MANAGED_BY: instance})["QueueUrl"]
+        queue_url = sqs.create_queue(QueueName=name, tags={MANAGED_BY: instance, COMPONENT: COMPONENT_VALUE})["QueueUrl"]
         log.info("created event queue %s", queue_url)
     elif _queue_owner(sqs, queue_url) != instance:
         raise OwnershipError(f"queue {name} exists but is not tagged {MANAGED_BY}={instance}")
@@ -52,8 +56,10 @@ def setup_event_stream(clients: Any, name: str = "ecs-reconciler", instance: str
         Description=f"ECS and API-call events for {instance}",
     )
     if rule is None:
-        put["Tags"] = [{"Key": MANAGED_BY, "Value": instance}]
+        put["Tags"] = [{"Key": MANAGED_BY, "Value": instance}, {"Key": COMPONENT, "Value": COMPONENT_VALUE}]
     rule_arn = events.put_rule(**put)["RuleArn"]
+    if rule is not None:  # made before the marker existed: mark it now
+        events.tag_resource(ResourceARN=rule_arn, Tags=[{"Key": COMPONENT, "Value": COMPONENT_VALUE}])
 
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(_queue_policy(queue_arn, rule_arn))})
     events.put_targets(Rule=name, Targets=[{"Id": TARGET_ID, "Arn": queue_arn}])

@@ -16,6 +16,7 @@ from ..aws import Clients
 from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import MANIFEST, is_owned, tag_list_to_dict
+from ..targets import TARGET_ID
 from .autoscaling import scaled_services
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
@@ -59,8 +60,24 @@ class StateReader:
                 state.put(item)
         if prune_instance:
             self._read_prune_candidates(desired, state, prune_instance, clusters)
+        self._find_moved_services(desired, state)
         self._name_namespaces(state)
         return state
+
+    def _find_moved_services(self, desired: DesiredState, state: ObservedState) -> None:
+        """Services missing from their cluster, looked for (by our manifest tag) in the other clusters
+        the manifests name or prune found; a cluster that runs no service is not asked."""
+        missing: dict[str, str] = {r.manifest.name: cluster_name(r.manifest.spec.cluster)
+                                   for r in desired.of_kind("Service") if state.get("Service", r.manifest.name) is None}
+        if not missing:
+            return
+        clusters = [item for (kind, _), item in list(state.resources.items()) + list(state.prune_candidates.items())
+                    if kind == "Cluster" and item.body.get("activeServicesCount", 1) > 0]
+        by_cluster = {c.name: sorted(n for n, home in missing.items() if home != c.name) for c in clusters}
+        for item in self.read_services_in({c: names for c, names in by_cluster.items() if names}):
+            if (item.tags or {}).get(MANIFEST) == f"Service/{item.name}" and ("Service", item.name) not in state.moved:
+                state.moved[("Service", item.name)] = item
+                state.prune_candidates.pop(("Service", f"{item.cluster}/{item.name}"), None)
 
     def _name_namespaces(self, state: ObservedState) -> None:
         arns = namespace_arns(item.body for (kind, _), item in state.resources.items() if kind in ("Service", "Cluster"))
@@ -233,9 +250,16 @@ class StateReader:
         return rules
 
     def _ecs_target(self, rule: str) -> dict[str, Any] | None:
+        """Our target when the rule has it, else its first ECS target (a rule being adopted); the
+        other targets are listed under `otherTargets` so adoption can remove them."""
         targets = self.clients.events.list_targets_by_rule(Rule=rule).get("Targets", [])
+        ours = [t for t in targets if t.get("Id") == TARGET_ID]
         ecs_targets = [t for t in targets if "EcsParameters" in t]
-        return ecs_targets[0] if ecs_targets else (targets[0] if targets else None)
+        chosen = (ours or ecs_targets or targets or [None])[0]
+        if chosen is not None:
+            others = [t["Id"] for t in targets if t is not chosen]
+            chosen = {**chosen, "otherTargets": others} if others else chosen
+        return chosen
 
     def rule_tags(self, item: Observed) -> dict[str, str]:
         """A rule's tags (ListRules does not carry them); read once, then kept on the item."""
@@ -255,10 +279,10 @@ class StateReader:
             all_clusters.extend(a.rsplit("/", 1)[-1] for a in page.get("clusterArns", []))
         extra_clusters = [c for c in all_clusters if c not in clusters]
         for item in self.read_clusters(extra_clusters):
-            if is_owned(item.tags, instance):
-                state.unmanaged[("Cluster", item.name)] = item
+            if _made_from_manifest(item, instance):
+                state.prune_candidates[("Cluster", item.name)] = item
         # Services we own in every cluster we look after (named or owned).
-        scan = sorted(set(clusters) | {name for (_, name) in state.unmanaged if _ == "Cluster"})
+        scan = sorted(set(clusters) | {name for (kind, name) in state.prune_candidates if kind == "Cluster"})
         for cluster in scan:
             names: list[str] = []
             try:
@@ -268,26 +292,37 @@ class StateReader:
                 if _error_code(exc) == "ClusterNotFoundException":
                     continue
                 raise
-            extra = [n for n in names if desired.get("Service", n) is None]
+            # A same-named service in another cluster is another service: keyed by cluster and name.
+            extra = [n for n in names if desired.get("Service", n) is None
+                     or cluster_name(desired.get("Service", n).manifest.spec.cluster) != cluster]
             for item in self.read_services(cluster, extra):
-                if is_owned(item.tags, instance):
-                    state.unmanaged[("Service", item.name)] = item
+                if _made_from_manifest(item, instance):
+                    state.prune_candidates[("Service", f"{cluster}/{item.name}")] = item
         # Task definition families we own.
         families: list[str] = []
         for page in ecs.get_paginator("list_task_definition_families").paginate(status="ACTIVE"):
             families.extend(page.get("families", []))
         extra_families = [f for f in families if desired.get("TaskDefinition", f) is None]
         for item in self.read_task_definitions(extra_families):
-            if is_owned(item.tags, instance) and (item.tags or {}).get(MANIFEST, "").startswith("TaskDefinition/"):
-                state.unmanaged[("TaskDefinition", item.name)] = item
+            if _made_from_manifest(item, instance):
+                state.prune_candidates[("TaskDefinition", item.name)] = item
         # Rules we own.
         for rule in self._list_rules():
             if desired.get("ScheduledTask", rule["Name"]) is not None:
                 continue
+            if rule.get("EventPattern") and not rule.get("ScheduleExpression"):
+                continue  # an event rule (the event stream's own) is never a scheduled task
             item = Observed("ScheduledTask", rule["Name"], rule["Arn"], {"rule": rule, "target": None})
-            if is_owned(self.rule_tags(item), instance):
+            self.rule_tags(item)
+            if _made_from_manifest(item, instance):
                 item.body["target"] = self._ecs_target(rule["Name"])
-                state.unmanaged[("ScheduledTask", item.name)] = item
+                state.prune_candidates[("ScheduledTask", item.name)] = item
+
+
+def _made_from_manifest(item: Observed, instance: str) -> bool:
+    """Only what this instance made from a manifest of that kind and name may be pruned: the event
+    stream's rule and queue, and anything else we tag for our own plumbing, carry no manifest tag."""
+    return is_owned(item.tags, instance) and (item.tags or {}).get(MANIFEST) == f"{item.kind}/{item.name}"
 
 
 def _task_definition(entry: dict[str, Any]) -> Observed:

@@ -25,8 +25,12 @@ class Observed:
 @dataclass
 class ObservedState:
     resources: dict[tuple[str, str], Observed] = field(default_factory=dict)
-    # Resources found by listing (for prune) that no manifest names, keyed like `resources`.
-    unmanaged: dict[tuple[str, str], Observed] = field(default_factory=dict)
+    # Owned resources made from a manifest that no manifest names any more (read only with prune):
+    # keyed (kind, name), services (kind, "cluster/name") since a name is unique per cluster only.
+    prune_candidates: dict[tuple[str, str], Observed] = field(default_factory=dict)
+    # Services a manifest names that are missing from their cluster but that we made in another
+    # cluster the manifests name: the manifest moved them (planned as a replace).
+    moved: dict[tuple[str, str], Observed] = field(default_factory=dict)
     # (cluster, service) pairs with an Application Auto Scaling DesiredCount target: the scaler owns
     # their desiredCount.
     autoscaled: set[tuple[str, str]] = field(default_factory=set)

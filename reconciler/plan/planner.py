@@ -21,7 +21,7 @@ from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
 from ..observed.readers import StateReader
 from ..observed.state import Observed, ObservedState
 from ..ownership import FIELDS, is_owned, user_tags
-from ..targets import spec_from_aws
+from ..targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
 NEW_REVISION = "(new revision)"
@@ -50,10 +50,11 @@ class Planner:
                 action = self._plan_scheduled_task(item, obs, desired, revisions)
             actions.append(action)
         for kind in DELETE_ORDER:
-            for (k, name), obs in sorted(observed.unmanaged.items()):
+            for (k, _), obs in sorted(observed.prune_candidates.items()):
                 if k == kind:
-                    actions.append(Action(kind, name, "delete", observed=obs,
-                                          reasons=["owned by this instance and no longer in the manifests"]))
+                    where = f" in cluster {obs.cluster}" if obs.cluster else ""
+                    actions.append(Action(kind, obs.name, "delete", observed=obs,
+                                          reasons=[f"owned by this instance and no longer in the manifests{where}"]))
         return Plan(actions)
 
     # -- shared ----------------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ class Planner:
         adopt = not owned
         if not changes and not adopt:
             return Action(kind, name, "none", desired=item, observed=obs, request=request, fields=fields)
-        replace = replace_reasons(kind, changes)
+        replace = replace_reasons(kind, changes, request)
         reasons = replace or [IN_PLACE_HOW[kind]] + (["adopts the existing resource (adds ownership tags)"] if adopt else [])
         return Action(kind, name, "replace" if replace else "update", changes, reasons, desired=item, observed=obs,
                       adopt=adopt, request=request, fields=fields)
@@ -108,6 +109,9 @@ class Planner:
                       revisions: dict[str, str], observed: ObservedState) -> Action:
         request = item.manifest.spec.to_api()
         request["cluster"] = cluster_name(request.get("cluster"))
+        moved = observed.moved.get(item.key)
+        if obs is None and moved is not None and is_owned(moved.tags, self.instance):
+            obs = moved  # planned as a move: created in the new cluster, then deleted from the old one
         if "taskDefinition" in request:
             request["taskDefinition"] = self._resolve_task_definition(request["taskDefinition"], revisions)
         desired_form = service_rules.normalize(request, observed.namespaces)
@@ -119,6 +123,9 @@ class Planner:
             observed_form.pop("desiredCount", None)
         action = self._decide(item, obs, desired_form, observed_form, request)
         action.depends_on = _depends(item, desired)
+        if obs is not None and obs.cluster and obs.cluster != request["cluster"] and action.action == "replace":
+            action.reasons = [f"moves from cluster {obs.cluster} to {request['cluster']}: created in {request['cluster']}, "
+                              f"then deleted from {obs.cluster}"]
         return action
 
     def _plan_scheduled_task(self, item: Located, obs: Observed | None, desired: DesiredState,
@@ -134,6 +141,12 @@ class Planner:
             observed_form = {}
         action = self._decide(item, obs, desired_form, observed_form, request)
         action.depends_on = _depends(item, desired)
+        others = ((obs.body.get("target") or {}).get("otherTargets") if obs is not None else None) or []
+        if others and action.action in ("none", "update"):
+            # The manifest describes the rule's only target: another one would start the task again.
+            action.changes.append(Change("spec.targets", [TARGET_ID], sorted([TARGET_ID, *others])))
+            if action.action == "none":
+                action.action, action.reasons = "update", ["RemoveTargets (the rule's other targets)"]
         return action
 
     @staticmethod

@@ -67,7 +67,7 @@ def test_deletes_come_last_in_reverse_order_and_only_for_listed_owned_resources(
     desired = load_text(MANIFESTS)
     state = ObservedState()
     for kind, name in [("Cluster", "old"), ("TaskDefinition", "old"), ("Service", "old"), ("ScheduledTask", "old")]:
-        state.unmanaged[(kind, name)] = Observed(kind, name, f"arn:{kind}/{name}", {}, owned(kind, name))
+        state.prune_candidates[(kind, name)] = Observed(kind, name, f"arn:{kind}/{name}", {}, owned(kind, name))
     plan = planner().plan(desired, state)
     assert [(a.action, a.label) for a in plan.actions[-4:]] == [
         ("delete", "ScheduledTask/old"), ("delete", "Service/old"), ("delete", "TaskDefinition/old"),
