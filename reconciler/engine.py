@@ -34,14 +34,14 @@ class Engine:
     def __init__(self, clients: Clients, options: EngineOptions | None = None, revisions: RevisionCache | None = None):
         self.clients = clients
         self.options = options or EngineOptions()
-        self.reader = StateReader(clients, revisions)
+        self.reader = StateReader(clients, revisions, instance=self.options.instance)
 
     def observe(self, desired: DesiredState) -> ObservedState:
         return self.reader.read(desired, prune_instance=self.options.instance if self.options.prune else None)
 
     def plan(self, desired: DesiredState, observed: ObservedState | None = None) -> Plan:
         observed = observed if observed is not None else self.observe(desired)
-        return Planner(self.reader, self.options.instance).plan(desired, observed)
+        return Planner(self.options.instance).plan(desired, observed)
 
     def apply(self, plan: Plan, on_progress: Callable[[str], None] | None = None,
               on_action: ActionListener | None = None) -> ApplyResult:

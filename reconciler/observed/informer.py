@@ -17,13 +17,29 @@ API call the event stream reports, so a warm resync leaves them to the periodic 
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol
 
 from ..desired.loader import DesiredState, Located
 from ..desired.references import cluster_name
-from ..engine import Engine
 from ..plan.model import Plan
+from .readers import StateReader
 from .state import ObservedState
+
+
+class Options(Protocol):
+    prune: bool
+
+
+class Engine(Protocol):
+    """What the informer needs of an engine: its reader, a full read, a plan (the observed layer does
+    not depend on the engine that drives it)."""
+
+    reader: StateReader
+    options: Options
+
+    def observe(self, desired: DesiredState) -> ObservedState: ...
+
+    def plan(self, desired: DesiredState, observed: ObservedState | None = None) -> Plan: ...
 
 
 def manifest_form(item: Located) -> Any:

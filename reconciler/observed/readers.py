@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from ..aws import Clients
 from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
-from ..ownership import MANIFEST, is_owned, tag_list_to_dict
+from ..ownership import DEFAULT_INSTANCE, MANIFEST, is_owned, tag_list_to_dict
 from ..targets import TARGET_ID
 from .autoscaling import scaled_services
 from .namespaces import NamespaceNames, namespace_arns
@@ -27,8 +27,13 @@ log = logging.getLogger(__name__)
 
 
 class StateReader:
-    def __init__(self, clients: Clients, revisions: RevisionCache | None = None, workers: int = 16):
+    """Everything the planner needs is read here, so planning is a pure function of desired and
+    observed state; `instance` is whose ownership tags count as ours."""
+
+    def __init__(self, clients: Clients, revisions: RevisionCache | None = None, workers: int = 16,
+                 instance: str = DEFAULT_INSTANCE):
         self.clients = clients
+        self.instance = instance
         self.revisions = revisions or RevisionCache()
         self.workers = workers
         self.namespaces = NamespaceNames(clients)
@@ -58,6 +63,7 @@ class StateReader:
         for items in results:
             for item in items:
                 state.put(item)
+        self._look_behind_foreign_revisions(state, [r.manifest.name for r in desired.of_kind("TaskDefinition")])
         if prune_instance:
             self._read_prune_candidates(desired, state, prune_instance, clusters)
         self._find_moved_services(desired, state)
@@ -118,8 +124,17 @@ class StateReader:
             state.resources.pop(key, None)
         for item in found:
             state.put(item)
+        self._look_behind_foreign_revisions(state, families)
         self._name_namespaces(state)
         return len(wanted)
+
+    def _look_behind_foreign_revisions(self, state: ObservedState, families: Iterable[str]) -> None:
+        """For a family whose latest revision is not ours, whether one of its last revisions is."""
+        for family in families:
+            state.owned_revisions.pop(family, None)
+            latest = state.get("TaskDefinition", family)
+            if latest is not None and not is_owned(latest.tags, self.instance):
+                state.owned_revisions[family] = self.owned_revision_of(family, self.instance)
 
     def read_autoscaled(self, by_cluster: dict[str, list[str]]) -> set[tuple[str, str]]:
         services = [(cluster, name) for cluster, names in sorted(by_cluster.items()) for name in names]

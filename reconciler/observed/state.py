@@ -34,6 +34,9 @@ class ObservedState:
     # (cluster, service) pairs with an Application Auto Scaling DesiredCount target: the scaler owns
     # their desiredCount.
     autoscaled: set[tuple[str, str]] = field(default_factory=set)
+    # Families whose latest revision someone else registered on top of ours: family -> our newest
+    # revision among the last few (None when there is none), so the family is still ours.
+    owned_revisions: dict[str, "Observed | None"] = field(default_factory=dict)
     # Cloud Map namespace ARN -> name, for the Service Connect namespaces the observed side names.
     namespaces: dict[str, str] = field(default_factory=dict)
 

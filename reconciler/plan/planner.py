@@ -18,7 +18,6 @@ from ..diff.compare import Change, compare, is_ignored
 from ..diff.declared import comparable, fields_fingerprint
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
-from ..observed.readers import StateReader
 from ..observed.state import Observed, ObservedState
 from ..ownership import FIELDS, is_owned, user_tags
 from ..targets import TARGET_ID, spec_from_aws
@@ -29,8 +28,9 @@ DELETE_ORDER = ("ScheduledTask", "Service", "TaskDefinition", "Cluster")
 
 
 class Planner:
-    def __init__(self, reader: StateReader, instance: str):
-        self.reader = reader
+    """A pure function of desired and observed state: it never calls AWS (the readers read all it needs)."""
+
+    def __init__(self, instance: str):
         self.instance = instance
 
     def plan(self, desired: DesiredState, observed: ObservedState) -> Plan:
@@ -42,7 +42,7 @@ class Planner:
             if kind == "Cluster":
                 action = self._plan_cluster(item, obs, observed.namespaces)
             elif kind == "TaskDefinition":
-                action = self._plan_task_definition(item, obs)
+                action = self._plan_task_definition(item, obs, observed)
                 revisions[item.manifest.name] = _managed_revision(action)
             elif kind == "Service":
                 action = self._plan_service(item, obs, desired, revisions, observed)
@@ -92,14 +92,14 @@ class Planner:
         observed_form = cluster_rules.normalize(obs.body, namespaces) if obs else {}
         return self._decide(item, obs, desired_form, observed_form, request)
 
-    def _plan_task_definition(self, item: Located, obs: Observed | None) -> Action:
+    def _plan_task_definition(self, item: Located, obs: Observed | None, observed: ObservedState) -> Action:
         request = item.manifest.spec.to_api()
         desired_form = td_rules.normalize(request)
         observed_form = td_rules.normalize(obs.body) if obs else {}
         owned = None
         if obs is not None and not is_owned(obs.tags, self.instance):
             # Someone may have registered an untagged revision on top of ours: the family is still ours.
-            owned = self.reader.owned_revision_of(item.manifest.name, self.instance) is not None
+            owned = observed.owned_revisions.get(item.manifest.name) is not None
         action = self._decide(item, obs, desired_form, observed_form, request, owned)
         if action.action == "update" and action.changes and all(c.path.startswith("spec.tags") for c in action.changes):
             action.reasons = ["TagResource on the latest revision"]
@@ -135,7 +135,6 @@ class Planner:
         request["taskDefinition"] = self._resolve_task_definition(request["taskDefinition"], revisions)
         desired_form = scheduled_rules.normalize(request)
         if obs is not None:
-            self.reader.rule_tags(obs)
             observed_form = scheduled_rules.normalize(spec_from_aws(obs.body["rule"], obs.body.get("target")))
         else:
             observed_form = {}

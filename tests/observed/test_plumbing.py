@@ -7,6 +7,8 @@ import json
 import pytest
 
 from reconciler.observed.event_plumbing import (
+    COMPONENT,
+    COMPONENT_VALUE,
     MANAGED_BY,
     OwnershipError,
     setup_event_stream,
@@ -32,7 +34,8 @@ def test_setup_twice_gives_one_queue_and_one_rule(clients):
     assert [r["Name"] for r in events.list_rules()["Rules"]] == ["ecs-reconciler"]
     targets = events.list_targets_by_rule(Rule="ecs-reconciler")["Targets"]
     assert [t["Arn"] for t in targets] == [first["queue_arn"]]
-    assert sqs.list_queue_tags(QueueUrl=first["queue_url"])["Tags"] == {MANAGED_BY: "ecs-reconciler"}
+    assert sqs.list_queue_tags(QueueUrl=first["queue_url"])["Tags"] == {MANAGED_BY: "ecs-reconciler",
+                                                                     COMPONENT: COMPONENT_VALUE}
     rule_tags = events.list_tags_for_resource(ResourceARN=first["rule_arns"][0])["Tags"]
     assert {"Key": MANAGED_BY, "Value": "ecs-reconciler"} in rule_tags
 

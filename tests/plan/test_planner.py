@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reconciler.aws import AwsSettings, CallLog, Clients
 from reconciler.desired.loader import load_text
-from reconciler.observed.readers import StateReader
 from reconciler.observed.state import Observed, ObservedState
 from reconciler.ownership import ownership_tags
 from reconciler.plan.planner import NEW_REVISION, Planner
@@ -43,9 +41,8 @@ spec: {}
 
 
 def planner() -> Planner:
-    # No call is made: every observed resource below carries its tags already.
-    clients = Clients(AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9"), CallLog())
-    return Planner(StateReader(clients), "ecs-reconciler")
+    # Planning is pure: no clients at all, only desired and observed state.
+    return Planner("ecs-reconciler")
 
 
 def owned(kind: str, name: str) -> dict[str, str]:
