@@ -28,6 +28,7 @@ class EngineOptions:
     prune: bool = False
     allow_replace: bool = False
     revision: str | None = None  # the source revision (git commit) recorded on what we write
+    workers: int = 8  # writes in flight at once within a wave
 
 
 class Engine:
@@ -47,7 +48,7 @@ class Engine:
               on_action: ActionListener | None = None) -> ApplyResult:
         """Write `plan`; `on_progress` gets readable lines, `on_action` each action's start, end or failure."""
         applier = Applier(self.clients, self.reader, self.options.instance, self.options.revision, on_progress,
-                          on_action=on_action)
+                          workers=max(1, self.options.workers), on_action=on_action)
         return applier.apply(plan, allow_replace=self.options.allow_replace)
 
     def wait(self, result: ApplyResult, timeout: float = 600.0, poll: float = 2.0,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from ..aws import Clients
 from ..errors import ReconcileError
 from ..observed.batching import DESCRIBE_SERVICES_MAX, chunks
+from ..observed.rollouts import rollout_of
 
 if TYPE_CHECKING:
     from .rollout_events import RolloutEvents
@@ -34,12 +35,16 @@ class RolloutStatus:
         return self.state == "COMPLETED" and self.running == self.desired
 
 
+_STATES = {"done": "COMPLETED", "in-progress": "IN_PROGRESS", "failed": "FAILED"}
+
+
 def rollout_status(service: dict) -> RolloutStatus:
-    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
-    state = primary.get("rolloutState", "COMPLETED" if service.get("runningCount") == service.get("desiredCount") else "IN_PROGRESS")
+    """The rollout as observed/rollouts.py reads it (one reading for apply --wait, the controller and
+    the operator); waiting has its own deadline, so no rollout timeout applies here."""
+    rollout = rollout_of(service, timeout=None)
     cluster = service.get("clusterArn", "").rsplit("/", 1)[-1]
-    return RolloutStatus(cluster, service["serviceName"], state, service.get("runningCount", 0),
-                         service.get("desiredCount", 0), primary.get("rolloutStateReason", ""))
+    return RolloutStatus(cluster, service["serviceName"], _STATES[rollout.state], service.get("runningCount", 0),
+                         service.get("desiredCount", 0), rollout.ecs_reason or rollout.reason or "")
 
 
 def wait_for_services(clients: Clients, services: list[tuple[str, str]], timeout: float = 600.0,

@@ -49,7 +49,9 @@ def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0,
 @click.option("--self-heal/--no-self-heal", default=True, show_default=True, help="Revert out-of-band drift.")
 @click.option("--prune/--no-prune", default=False, show_default=True, help="Delete owned resources removed from the source.")
 @click.option("--dry-run", is_flag=True, help="Plan and report only; never write.")
-@click.option("--concurrency", default=1, show_default=True, help="Worker threads taking reconciles off the queue.")
+@click.option("--concurrency", default=8, show_default=True,
+              help="Writes in flight at once: the independent actions of each wave (one kind) run in parallel, "
+                   "within the rate limits.")
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT for probes, metrics, status, webhook.")
 @click.option("--webhook-secret", envvar="ECS_RECONCILER_WEBHOOK_SECRET",
               help="HMAC secret of the git push webhook (POST /hooks/git); without it the route is off.")

@@ -35,7 +35,7 @@ from ..engine import Engine, EngineOptions
 from ..errors import InvalidManifests
 from ..observed.informer import Informer
 from ..observed.revisions import RevisionCache
-from ..observed.rollouts import ROLLOUT_TIMEOUT, Rollout, rollout_of
+from ..observed.rollouts import ROLLOUT_TIMEOUT, Rollout, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
 from ..report.render import masked_changes
@@ -61,7 +61,7 @@ class ControllerConfig:
     self_heal: bool = True
     prune: bool = False
     dry_run: bool = False
-    concurrency: int = 1
+    concurrency: int = 8  # writes in flight at once within a wave of independent actions
     instance: str = DEFAULT_INSTANCE
     state_file: str | None = None
     cache_dir: str | None = None
@@ -148,7 +148,9 @@ class Controller:
         except GitSourceError as exc:
             self._source_failed(str(exc))
         self.queue.add(RECONCILE)
-        self._workers = run_workers(self.queue, max(1, self.config.concurrency), self._handle, self._stop)
+        # One worker: every trigger is the same whole-set key, so reconciles never overlap; the
+        # parallelism is inside each apply (config.concurrency writes at once).
+        self._workers = run_workers(self.queue, 1, self._handle, self._stop)
         if self.git is not None:
             self._spawn("git-source", self.git.watch, self._stop, self._on_source_change)
         else:
@@ -339,7 +341,7 @@ class Controller:
 
     def _reconcile(self, desired: DesiredState, revision: str | None) -> None:
         options = EngineOptions(instance=self.config.instance, prune=self.config.prune, revision=revision,
-                                allow_replace=self.config.allow_replace)
+                                allow_replace=self.config.allow_replace, workers=self.config.concurrency)
         engine = Engine(self.clients, options, self.revisions)
         plan = self._plan(engine, desired)
         self._ready = True
@@ -418,15 +420,8 @@ class Controller:
         """Services we deployed whose task definition moved away before we saw the rollout finish:
         ECS rolled the deployment back (circuit breaker). Deploying the same spec again would only
         fail again, so they are held until the manifest changes."""
-        held = set()
-        for a in plan.pending:
-            deployed = self._rollouts.get(a.key)
-            if a.kind != "Service" or a.action != "update" or not deployed or a.observed is None:
-                continue
-            running = family_revision(a.observed.body.get("taskDefinition"))
-            if family_revision(a.request.get("taskDefinition")) == deployed and running != deployed:
-                held.add(a.key)
-        return held
+        return {a.key for a in plan.pending if a.kind == "Service" and a.action == "update" and a.observed is not None
+                and rolled_back(a.request.get("taskDefinition"), self._rollouts.get(a.key), a.observed.body)}
 
     def _choose(self, plan: Plan, syncs: set[tuple[str, str]], held: set[tuple[str, str]] = frozenset()) -> list[Action]:
         """Syncs always, drift with self-heal, plus pending dependencies of anything chosen; never

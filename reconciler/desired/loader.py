@@ -8,64 +8,20 @@ from __future__ import annotations
 
 import difflib
 import typing
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InvalidManifests, ManifestError
-from .base import ManifestBase
-from .kinds import KIND_ORDER, MANIFEST_KINDS
+from .kinds import MANIFEST_KINDS
 from .positions import format_path, line_of
 from .published_forms import accept_published_forms, warning
+from .state import DesiredState, Located  # noqa: F401 (re-exported: most callers import them from here)
 from .yaml_source import YamlProblem, parse_documents
 from .references import check_references
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass
-class Located:
-    """A validated manifest and where it was written."""
-
-    manifest: ManifestBase
-    file: str
-    line: int
-    node: Any = field(repr=False, default=None)  # the YAML node tree, for locating fields later
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.manifest.key
-
-    @property
-    def label(self) -> str:
-        return f"{self.manifest.KIND}/{self.manifest.name}"
-
-    def line_of(self, path: Iterable[Any]) -> int:
-        return line_of(self.node, list(path)) or self.line
-
-
-@dataclass
-class DesiredState:
-    """Every manifest of a source, in apply order (clusters, task definitions, services, scheduled tasks)."""
-
-    resources: list[Located]
-    # What was accepted but not taken as written (output-only fields, empty enums, ...), located.
-    warnings: list[ManifestError] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.resources.sort(key=lambda r: (KIND_ORDER[r.manifest.KIND], r.manifest.name))
-        self._by_key = {r.key: r for r in self.resources}
-
-    def get(self, kind: str, name: str) -> Located | None:
-        return self._by_key.get((kind, name))
-
-    def of_kind(self, kind: str) -> list[Located]:
-        return [r for r in self.resources if r.manifest.KIND == kind]
-
-    def __len__(self) -> int:
-        return len(self.resources)
 
 
 def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError]) -> list[Path]:

@@ -7,12 +7,9 @@ A plain name must be a manifest in the same set; anything managed elsewhere is r
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from ..errors import ManifestError
-
-if TYPE_CHECKING:
-    from .loader import DesiredState
+from .state import DesiredState
 
 ARN_RE = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:(cluster|task-definition)/(.+)$")
 FAMILY_REVISION_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}:\d+$")
@@ -38,7 +35,7 @@ def cluster_name(ref: str | None) -> str:
     return ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
 
 
-def check_references(state: "DesiredState") -> list[ManifestError]:
+def check_references(state: DesiredState) -> list[ManifestError]:
     errors: list[ManifestError] = []
     for item in state.resources:
         spec = item.manifest.spec

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from ..diff.rules import family_revision
+
 ROLLOUT_TIMEOUT = 900.0  # seconds; ALB deregistration alone defaults to 300 s, so 10 minutes is tight
 
 
@@ -20,6 +22,7 @@ class Rollout:
     state: str  # "done", "in-progress" or "failed"
     reason: str | None = None
     in_progress: bool = False  # still moving (worth reading again), whatever the state says
+    ecs_reason: str | None = None  # ECS's own rolloutStateReason of the failed deployment
 
 
 def _when(value: Any) -> datetime | None:
@@ -47,13 +50,14 @@ def rollout_of(body: dict[str, Any], now: datetime | None = None, timeout: float
     moving = len(deployments) > 1 or (primary is not None and primary.get("rolloutState") == "IN_PROGRESS")
     if primary is not None and primary.get("rolloutState") == "FAILED":
         reason = primary.get("rolloutStateReason") or "the deployment failed"
-        return Rollout("failed", f"deployment {primary.get('id')} failed: {reason}", in_progress=moving)
+        return Rollout("failed", f"deployment {primary.get('id')} failed: {reason}", in_progress=moving, ecs_reason=reason)
     if not moving:
         return Rollout("done")
     failed = next((d for d in deployments if d.get("rolloutState") == "FAILED"), None)
     if failed is not None:
         reason = failed.get("rolloutStateReason") or "the deployment failed"
-        return Rollout("failed", f"deployment {failed.get('id')} failed and ECS is rolling back: {reason}", in_progress=True)
+        return Rollout("failed", f"deployment {failed.get('id')} failed and ECS is rolling back: {reason}", in_progress=True,
+                       ecs_reason=reason)
     started = _when(primary.get("createdAt")) if primary is not None else None
     if timeout and started is not None:
         age = ((now or datetime.now(timezone.utc)) - started).total_seconds()
@@ -62,3 +66,14 @@ def rollout_of(body: dict[str, Any], now: datetime | None = None, timeout: float
             return Rollout("failed", f"deployment {primary.get('id')} has not finished after {int(age)} s (rollout timeout "
                                      f"{int(timeout)} s; {_tasks(primary)}){': ' + detail if detail else ''}", in_progress=True)
     return Rollout("in-progress", in_progress=True)
+
+
+def rolled_back(wanted: str | None, deployed: str | None, body: dict[str, Any] | None) -> bool:
+    """ECS put another revision back after we deployed `deployed` ("family:N"), which the manifest
+    still asks for (`wanted`): the circuit breaker rolled the deployment back. Deploying the same
+    revision again would only fail again, so the controller and the operator hold it until the
+    manifest changes."""
+    if not deployed or body is None:
+        return False
+    running = family_revision(body.get("taskDefinition"))
+    return family_revision(wanted) == deployed and running != deployed

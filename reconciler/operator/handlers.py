@@ -23,9 +23,8 @@ from ..aws import AwsSettings, CallLog, Clients
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
 from ..errors import ReconcileError
-from ..diff.rules import family_revision
 from ..observed.revisions import RevisionCache
-from ..observed.rollouts import ROLLOUT_TIMEOUT, rollout_of
+from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE, is_owned
 from ..plan.model import Action, Plan
 from ..report.render import masked_changes
@@ -140,10 +139,8 @@ def _rolled_back(raw: dict[str, Any], action: Action | None) -> bool:
     """ECS put another revision back after we deployed the one the spec still asks for."""
     if action is None or action.kind != "Service" or action.action != "update" or action.observed is None:
         return False
-    deployed = (raw.get("status") or {}).get("lastAppliedRevision")
-    wanted = family_revision(action.request.get("taskDefinition"))
-    running = family_revision(action.observed.body.get("taskDefinition"))
-    return bool(deployed) and wanted == deployed and running != deployed
+    return rolled_back(action.request.get("taskDefinition"), (raw.get("status") or {}).get("lastAppliedRevision"),
+                       action.observed.body)
 
 
 def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | None = None) -> kopf.OperatorRegistry:

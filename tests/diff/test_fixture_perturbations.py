@@ -8,7 +8,6 @@ and never the second.
 from __future__ import annotations
 
 import copy
-import json
 import random
 from pathlib import Path
 from typing import Any, Callable, Iterator
