@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv helm demo test bench crds clean
+.PHONY: venv helm demo test bench crds chart-readme clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench: $(STAMP)
 
 crds: $(STAMP)
 	$(BIN)/python -m reconciler.operator.crds --output helm/crds/
+
+chart-readme: $(STAMP)
+	$(BIN)/python scripts/chart_readme.py --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
