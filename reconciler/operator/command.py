@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 import kopf
 
@@ -12,7 +14,8 @@ from .handlers import OperatorConfig, build_registry
 from .metrics import OperatorMetrics
 
 
-def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
+def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = ()) -> kopf.OperatorSettings:
+    """kopf's settings; `namespaces`: the namespaces the operator watches (empty: all of them)."""
     settings = kopf.OperatorSettings()
     settings.persistence.finalizer = "ecs-reconciler.io/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="ecs-reconciler.io")
@@ -23,6 +26,10 @@ def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
     # A drift check runs in a thread and cannot stop mid-call; when an object is deleted while its
     # check runs, kopf polls for the timer's exit this often (its default, 60 s, delays deletions).
     settings.background.cancellation_polling = 1.0
+    # Watching named namespaces needs nothing cluster-wide, and the chart grants only a Role there.
+    # kopf would still list namespaces and watch CRDs cluster-wide, retrying each 403 for about a
+    # minute before it falls back; it only needs those for namespace patterns (kopf's `*?!,`).
+    settings.scanning.disabled = bool(namespaces) and not any(set(ns) & set("*?!,") for ns in namespaces)
     return settings
 
 
@@ -62,5 +69,6 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
                             call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout,
                             flap_limit=flap_limit)
     registry = build_registry(config, kopf.SmartOperatorRegistry())
-    kopf.run(registry=registry, settings=operator_settings(), standalone=peering is None, peering_name=peering,
+    settings = operator_settings(namespaces=() if all_namespaces else namespaces)
+    kopf.run(registry=registry, settings=settings, standalone=peering is None, peering_name=peering,
              clusterwide=all_namespaces, namespaces=list(namespaces), liveness_endpoint=liveness or None)
