@@ -196,7 +196,9 @@ def _patch_cluster_service_connect(cls: type) -> None:
         cluster.local_service_connect_namespace = reference
         return cluster
 
-    def update_cluster(self: Any, cluster_name: str, cluster_settings: Any, configuration: Any, service_connect_defaults: Any) -> Any:
+    def update_cluster(
+        self: Any, cluster_name: str, cluster_settings: Any, configuration: Any, service_connect_defaults: Any
+    ) -> Any:
         if bound() is None or service_connect_defaults is None:
             return original_update(self, cluster_name, cluster_settings, configuration, service_connect_defaults)
         defaults, reference = resolved(self, service_connect_defaults)

@@ -31,7 +31,10 @@ CIRCUIT_BREAKER_DEFAULTS = {
     "thresholdConfiguration": {"type": "BOUNDED_PERCENT", "value": 50},
 }
 ALARMS_DEFAULTS = {"alarmNames": [], "enable": False, "rollback": False}
-LIFECYCLE_HOOK_DEFAULTS = {"targetType": "AWS_LAMBDA", "timeoutConfiguration": {"action": "ROLLBACK", "timeoutInMinutes": 1440}}
+LIFECYCLE_HOOK_DEFAULTS = {
+    "targetType": "AWS_LAMBDA",
+    "timeoutConfiguration": {"action": "ROLLBACK", "timeoutInMinutes": 1440},
+}
 # placementStrategy[].field as ECS stores it.
 PLACEMENT_FIELDS = {"cpu": "CPU", "memory": "MEMORY", "host": "instanceId"}
 # Request fields that the Deployment shape carries and the Service shape does not: request name ->
@@ -156,7 +159,7 @@ def update_service(self: Any) -> ActionResult:
         service.network_configuration = network
     if "serviceConnectConfiguration" in params:
         service_connect = check_service_connect(backend, cluster, params["serviceConnectConfiguration"])
-        deploy |= service_connect != service.local_service_connect
+        deploy |= service_connect != getattr(service, "local_service_connect", None)
         service.local_service_connect = service_connect
     for field in ("volumeConfigurations", "vpcLatticeConfigurations"):
         if params.get(field) is not None:
@@ -362,6 +365,12 @@ def is_fargate(launch_type: str | None, strategy: list | None) -> bool:
     if launch_type:
         return launch_type == "FARGATE"
     return any(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
+
+
+def restore_deployment_fields(service: Any, deployment: dict) -> None:
+    """A rollback returns to what `deployment` ran with: its Service Connect, volume and Lattice configurations."""
+    for field, attribute in DEPLOYMENT_FIELDS.items():
+        setattr(service, attribute, copy.deepcopy(deployment.get(field)))
 
 
 def start_deployment(service: Any, task_definition: str | None = None) -> dict:

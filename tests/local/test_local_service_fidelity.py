@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from .helpers import awsvpc, describe, fargate_service, fargate_task_definition
+from .helpers import describe, fargate_service, fargate_task_definition, wait_for
 
 HOOK_ARN = "arn:aws:lambda:us-east-1:123456789012:function:pre-scale-up"
 HOOK_ROLE = "arn:aws:iam::123456789012:role/ecs-hooks"
@@ -246,3 +246,17 @@ def test_cluster_default_with_a_new_name_creates_the_namespace(ecs, local):
     with pytest.raises(ClientError) as error:
         ecs.update_cluster(cluster="main", serviceConnectDefaults={"namespace": unknown})
     assert error.value.response["Error"]["Code"] == "NamespaceNotFoundException"
+
+
+def test_rollback_returns_to_the_configuration_of_the_last_completed_deployment(ecs, local, cluster, namespace):
+    name, _ = namespace
+    first = {"enabled": True, "namespace": name, "services": [{"portName": "http", "discoveryName": "api"}]}
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+    good = fargate_service(ecs, local, desiredCount=1, deploymentConfiguration=breaker,
+                           serviceConnectConfiguration=first)["taskDefinition"]
+    wait_for(lambda: primary(describe(ecs))["rolloutState"] == "COMPLETED")
+    bad = fargate_task_definition(ecs, image="example/fail-deploy:2")
+    second = {**first, "services": [{"portName": "http", "discoveryName": "api-v2"}]}
+    ecs.update_service(cluster="main", service="api", taskDefinition=bad, serviceConnectConfiguration=second)
+    service = wait_for(lambda: (s := describe(ecs))["taskDefinition"] == good and s)
+    assert primary(service)["serviceConnectConfiguration"] == first
