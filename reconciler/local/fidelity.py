@@ -19,7 +19,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.events import models as events_models
 
-from reconciler.local import services
+from reconciler.local import cloud_map, services, task_definitions
 
 # One lock for ECS request handling and scheduler ticks: moto's models are not thread-safe and the
 # response serializer keeps per-class state.
@@ -58,6 +58,8 @@ def install() -> None:
             return
         _patch_response(EC2ContainerServiceResponse)
         _patch_task_definition_lookup(ecs_models.EC2ContainerServiceBackend)
+        _patch_task_definition_registration(ecs_models.EC2ContainerServiceBackend)
+        _patch_cluster_service_connect(ecs_models.EC2ContainerServiceBackend)
         _patch_rule_delivery(events_models.Rule)
         _installed = True
 
@@ -95,6 +97,9 @@ def _patch_response(cls: type) -> None:
                 region=self.region,
                 account=self.current_account,
             )
+        if int(status) < 300 and endpoint.has_response_hooks(action):
+            body = endpoint.rewrite_response(action, body)
+            headers = {k: v for k, v in dict(headers).items() if k.lower() != "content-length"}
         return status, headers, body
 
     cls.call_action = call_action
@@ -156,6 +161,53 @@ def _patch_task_definition_lookup(cls: type) -> None:
         return revisions[max(active)]
 
     cls.describe_task_definition = describe_task_definition
+
+
+def _patch_task_definition_registration(cls: type) -> None:
+    original = cls.register_task_definition
+
+    def register_task_definition(self: Any, family: str, container_definitions: list, *args: Any, **kwargs: Any) -> Any:
+        """Store and return the definition the way ECS does (see `task_definitions`)."""
+        if bound() is None:
+            return original(self, family, container_definitions, *args, **kwargs)
+        task_definitions.check_request(container_definitions)
+        registered = original(self, family, container_definitions, *args, **kwargs)
+        return task_definitions.registered(registered, kwargs.get("network_mode"), self.account_id)
+
+    cls.register_task_definition = register_task_definition
+
+
+def _patch_cluster_service_connect(cls: type) -> None:
+    """serviceConnectDefaults.namespace: resolved in Cloud Map (a new name creates it), returned as its ARN."""
+    original_create, original_update = cls.create_cluster, cls.update_cluster
+
+    def resolved(self: Any, defaults: dict | None) -> tuple[dict | None, str | None]:
+        reference = (defaults or {}).get("namespace")
+        if not reference:
+            return None, None
+        namespace = cloud_map.resolve_or_create(self.account_id, self.region_name, reference)
+        return {"namespace": namespace.arn}, reference
+
+    def create_cluster(self: Any, cluster_name: str, *args: Any, **kwargs: Any) -> Any:
+        if bound() is None:
+            return original_create(self, cluster_name, *args, **kwargs)
+        defaults, reference = resolved(self, kwargs.pop("service_connect_defaults", None))
+        cluster = original_create(self, cluster_name, *args, service_connect_defaults=defaults, **kwargs)
+        cluster.local_service_connect_namespace = reference
+        return cluster
+
+    def update_cluster(
+        self: Any, cluster_name: str, cluster_settings: Any, configuration: Any, service_connect_defaults: Any
+    ) -> Any:
+        if bound() is None or service_connect_defaults is None:
+            return original_update(self, cluster_name, cluster_settings, configuration, service_connect_defaults)
+        defaults, reference = resolved(self, service_connect_defaults)
+        cluster = original_update(self, cluster_name, cluster_settings, configuration, None)
+        cluster.service_connect_defaults = defaults  # "" removes the default, as in ECS
+        cluster.local_service_connect_namespace = reference
+        return cluster
+
+    cls.create_cluster, cls.update_cluster = create_cluster, update_cluster
 
 
 # Target services moto can deliver to; others (ECS, Lambda, ...) are skipped, not a 500.

@@ -189,6 +189,7 @@ class _Step:
         previous = next((d for d in self.svc.deployments[1:] if d["rolloutState"] == "COMPLETED"), None)
         if breaker.get("enable") and breaker.get("rollback") and previous:
             self.svc.task_definition = previous["taskDefinition"]
+            services.restore_deployment_fields(self.svc, previous)
             services.start_deployment(self.svc)
 
     def essential_container(self, primary: dict) -> str:

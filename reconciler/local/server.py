@@ -12,6 +12,8 @@ import json
 import signal
 import threading
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
@@ -26,6 +28,9 @@ ACCOUNT_ID = "123456789012"
 # Role name -> service that assumes it. moto does not load AWS managed policies unless asked
 # (MOTO_IAM_LOAD_MANAGED_POLICIES), so no policy is attached.
 ROLES = {"ecsTaskExecutionRole": "ecs-tasks.amazonaws.com", "ecsEventsRole": "events.amazonaws.com"}
+# Takes the parsed JSON body of a successful ECS response; returns the body to send (or None after
+# changing it in place).
+ResponseHook = Callable[[dict], "dict | None"]
 
 
 def _bound_app(endpoint: LocalEndpoint) -> Any:
@@ -60,6 +65,8 @@ class LocalEndpoint:
         self._server: KeepAliveServer | None = None
         self._network: dict[str, Any] = {}
         self._roles: dict[str, str] = {}
+        self._response_hooks: dict[str, list[ResponseHook]] = {}
+        self._hooks_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -164,6 +171,46 @@ class LocalEndpoint:
 
     def add_listener(self, listener: Any) -> None:
         self.scheduler.add_listener(listener)
+
+    def add_response_hook(self, operation: str, hook: ResponseHook) -> None:
+        """Rewrite the JSON body of every successful ECS `operation` (e.g. "DescribeServices") served here.
+
+        For tests that need the endpoint to answer something the engine does not expect (a new
+        server-side default, say). Only this endpoint's responses are touched.
+        """
+        with self._hooks_lock:
+            self._response_hooks.setdefault(operation, []).append(hook)
+
+    def remove_response_hook(self, operation: str, hook: ResponseHook) -> None:
+        with self._hooks_lock:
+            hooks = self._response_hooks.get(operation, [])
+            hooks.remove(hook)
+            if not hooks:
+                self._response_hooks.pop(operation, None)
+
+    @contextmanager
+    def response_hook(self, operation: str, hook: ResponseHook) -> Iterator[None]:
+        """`add_response_hook` for the duration of a `with` block."""
+        self.add_response_hook(operation, hook)
+        try:
+            yield
+        finally:
+            self.remove_response_hook(operation, hook)
+
+    def has_response_hooks(self, operation: str) -> bool:
+        return operation in self._response_hooks
+
+    def rewrite_response(self, operation: str, body: Any) -> Any:
+        """Run the hooks for `operation` over a response body (called by the fidelity layer)."""
+        with self._hooks_lock:
+            hooks = list(self._response_hooks.get(operation, []))
+        if not hooks:
+            return body
+        document = json.loads(body) if body else {}
+        for hook in hooks:
+            changed = hook(document)
+            document = document if changed is None else changed
+        return json.dumps(document)
 
     def on_api_call(self, action: str, params: dict, response: Any, region: str, account: str) -> None:
         """Called by the fidelity layer after each successful ECS write call."""

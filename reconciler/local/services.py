@@ -18,17 +18,35 @@ from moto.ec2.exceptions import InvalidSecurityGroupNotFoundError, InvalidSubnet
 from moto.ecs.exceptions import ECSException, InvalidParameterException
 from moto.moto_api._internal import mock_random
 
+from reconciler.local import cloud_map
+
 FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
 FARGATE_PLATFORM = "1.4.0"
-DEFAULT_DEPLOYMENT_CONFIGURATION = {
-    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
-    "maximumPercent": 200,
-    "minimumHealthyPercent": 100,
+# maximumPercent / minimumHealthyPercent ECS fills in per scheduling strategy.
+PERCENT_DEFAULTS = {"REPLICA": (200, 100), "DAEMON": (100, 0)}
+CIRCUIT_BREAKER_DEFAULTS = {
+    "enable": False,
+    "rollback": False,
+    "resetOnHealthyTask": True,
+    "thresholdConfiguration": {"type": "BOUNDED_PERCENT", "value": 50},
+}
+ALARMS_DEFAULTS = {"alarmNames": [], "enable": False, "rollback": False}
+LIFECYCLE_HOOK_DEFAULTS = {
+    "targetType": "AWS_LAMBDA",
+    "timeoutConfiguration": {"action": "ROLLBACK", "timeoutInMinutes": 1440},
+}
+# placementStrategy[].field as ECS stores it.
+PLACEMENT_FIELDS = {"cpu": "CPU", "memory": "MEMORY", "host": "instanceId"}
+# Request fields that the Deployment shape carries and the Service shape does not: request name ->
+# attribute on the service holding the current value; each new deployment takes a copy.
+DEPLOYMENT_FIELDS = {
+    "serviceConnectConfiguration": "local_service_connect",
+    "volumeConfigurations": "local_volume_configurations",
+    "vpcLatticeConfigurations": "local_vpc_lattice_configurations",
 }
 # UpdateService fields stored as given: request name -> moto attribute.
 PLAIN_UPDATES = {
     "placementConstraints": "placement_constraints",
-    "placementStrategy": "placement_strategy",
     "healthCheckGracePeriodSeconds": "health_check_grace_period_seconds",
     "enableExecuteCommand": "enable_execute_command",
     "enableECSManagedTags": "enable_ecs_managed_tags",
@@ -69,6 +87,7 @@ def create_service(self: Any, owner: Any = None) -> ActionResult:
         launch_type = None if strategy else "EC2"
     task_definition = resolve_task_definition(backend, params.get("taskDefinition"))
     network = check_network(backend, params.get("networkConfiguration"), task_definition)
+    service_connect = check_service_connect(backend, cluster, params.get("serviceConnectConfiguration"))
 
     service = backend.create_service(
         cluster.name,
@@ -77,7 +96,7 @@ def create_service(self: Any, owner: Any = None) -> ActionResult:
         task_definition.arn if task_definition else None,
         params.get("loadBalancers"),
         params.get("schedulingStrategy"),
-        params.get("tags"),
+        reordered(params.get("tags")),
         params.get("deploymentController"),
         launch_type if launch_type in ("EC2", "FARGATE") else "EC2",
         service_registries=params.get("serviceRegistries"),
@@ -93,10 +112,16 @@ def create_service(self: Any, owner: Any = None) -> ActionResult:
     service.platform_version = params.get("platformVersion") or ("LATEST" if fargate else None)
     service.platform_family = "Linux" if fargate else None
     service.deployment_configuration = merged_deployment_configuration(
-        DEFAULT_DEPLOYMENT_CONFIGURATION, params.get("deploymentConfiguration")
+        default_deployment_configuration(params.get("schedulingStrategy")), params.get("deploymentConfiguration")
     )
     service.placement_constraints = params.get("placementConstraints") or []
-    service.placement_strategy = params.get("placementStrategy") or []
+    service.placement_strategy = placement_strategy(params.get("placementStrategy"))
+    service.availability_zone_rebalancing = params.get("availabilityZoneRebalancing") or (
+        "DISABLED" if binpacks(service.placement_strategy) else "ENABLED"
+    )
+    service.local_service_connect = service_connect
+    service.local_volume_configurations = copy.deepcopy(params.get("volumeConfigurations"))
+    service.local_vpc_lattice_configurations = copy.deepcopy(params.get("vpcLatticeConfigurations"))
     service.health_check_grace_period_seconds = params.get("healthCheckGracePeriodSeconds")
     service.enable_ecs_managed_tags = bool(params.get("enableECSManagedTags", False))
     service.enable_execute_command = bool(params.get("enableExecuteCommand", False))
@@ -130,8 +155,17 @@ def update_service(self: Any) -> ActionResult:
         deploy = True
     if "networkConfiguration" in params:
         network = check_network(backend, params["networkConfiguration"], task_definition)
-        deploy |= network != service.network_configuration
+        deploy |= comparable(network) != comparable(service.network_configuration)
         service.network_configuration = network
+    if "serviceConnectConfiguration" in params:
+        service_connect = check_service_connect(backend, cluster, params["serviceConnectConfiguration"])
+        deploy |= service_connect != getattr(service, "local_service_connect", None)
+        service.local_service_connect = service_connect
+    for field in ("volumeConfigurations", "vpcLatticeConfigurations"):
+        if params.get(field) is not None:
+            attribute = DEPLOYMENT_FIELDS[field]
+            deploy |= params[field] != getattr(service, attribute, None)
+            setattr(service, attribute, copy.deepcopy(params[field]))
     if "capacityProviderStrategy" in params:
         deploy |= params["capacityProviderStrategy"] != service.capacity_provider_strategy
         service.capacity_provider_strategy = params["capacityProviderStrategy"] or None
@@ -146,6 +180,10 @@ def update_service(self: Any) -> ActionResult:
     for field, attribute in PLAIN_UPDATES.items():
         if field in params:
             setattr(service, attribute, params[field])
+    if "placementStrategy" in params:
+        service.placement_strategy = placement_strategy(params["placementStrategy"])
+    if params.get("availabilityZoneRebalancing"):
+        service.availability_zone_rebalancing = params["availabilityZoneRebalancing"]
     if "deploymentConfiguration" in params:
         service.deployment_configuration = merged_deployment_configuration(
             service.deployment_configuration, params["deploymentConfiguration"]
@@ -232,23 +270,107 @@ def check_network(backend: Any, network: dict | None, task_definition: Any) -> d
         except InvalidSecurityGroupNotFoundError as exc:
             raise InvalidParameterException(f"Error retrieving security group information for {groups}: {exc.message}")
     config.setdefault("assignPublicIp", "DISABLED")
+    config["subnets"] = reordered(subnets)
+    if groups:
+        config["securityGroups"] = reordered(groups)
     return {"awsvpcConfiguration": config}
 
 
-def merged_deployment_configuration(base: dict | None, sent: dict | None) -> dict:
-    merged = copy.deepcopy(base or DEFAULT_DEPLOYMENT_CONFIGURATION)
-    for key, value in (sent or {}).items():
+def reordered(items: list | None) -> list | None:
+    """A list whose order ECS does not keep, in another (deterministic) order than sent: reversed."""
+    return list(reversed(items)) if items else items
+
+
+def comparable(network: dict | None) -> Any:
+    """A network configuration with its id lists as sets: sending them in another order changes nothing."""
+    if not network:
+        return network
+    config = dict(network.get("awsvpcConfiguration") or {})
+    for key in ("subnets", "securityGroups"):
+        config[key] = sorted(config.get(key) or [])
+    return config
+
+
+def check_service_connect(backend: Any, cluster: Any, config: dict | None) -> dict | None:
+    """Refuse a namespace that does not exist (as ECS does) and return the configuration as ECS keeps it.
+
+    The namespace stays as the request gave it (name or ARN); with none, the cluster default applies.
+    """
+    if not config:
+        return None
+    kept = copy.deepcopy(config)
+    namespace = kept.get("namespace")
+    if namespace:
+        cloud_map.resolve(backend.account_id, backend.region_name, namespace)
+    elif kept.get("enabled"):
+        default = getattr(cluster, "local_service_connect_namespace", None)
+        if default is None:
+            raise InvalidParameterException(
+                "Service Connect namespace is required: the service does not name one and the cluster has no default."
+            )
+        kept["namespace"] = default
+    log_configuration = kept.get("logConfiguration")
+    if log_configuration is not None:
+        log_configuration.setdefault("secretOptions", [])
+    return kept
+
+
+def default_deployment_configuration(scheduling_strategy: str | None) -> dict:
+    maximum, minimum = PERCENT_DEFAULTS.get(scheduling_strategy or "REPLICA", PERCENT_DEFAULTS["REPLICA"])
+    return {
+        "deploymentCircuitBreaker": copy.deepcopy(CIRCUIT_BREAKER_DEFAULTS),
+        "maximumPercent": maximum,
+        "minimumHealthyPercent": minimum,
+        "alarms": copy.deepcopy(ALARMS_DEFAULTS),
+        "strategy": "ROLLING",
+        "bakeTimeInMinutes": 0,
+    }
+
+
+def merged_deployment_configuration(base: dict, sent: dict | None) -> dict:
+    """What was sent, over what is stored (or ECS's defaults); lifecycle hooks get their defaults."""
+    merged = deep_merged(base, sent or {})
+    if merged.get("lifecycleHooks"):
+        merged["lifecycleHooks"] = [deep_merged(LIFECYCLE_HOOK_DEFAULTS, hook) for hook in merged["lifecycleHooks"]]
+    return merged
+
+
+def deep_merged(base: dict, sent: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in sent.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
+            merged[key] = deep_merged(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+def placement_strategy(items: list | None) -> list:
+    """binpack fields come back upper case, spread by `host` comes back as `instanceId`."""
+    stored = []
+    for item in items or []:
+        item = dict(item)
+        field = item.get("field")
+        if field and field.lower() in PLACEMENT_FIELDS:
+            item["field"] = PLACEMENT_FIELDS[field.lower()]
+        stored.append(item)
+    return stored
+
+
+def binpacks(strategy: list) -> bool:
+    return any(item.get("type") == "binpack" for item in strategy)
 
 
 def is_fargate(launch_type: str | None, strategy: list | None) -> bool:
     if launch_type:
         return launch_type == "FARGATE"
     return any(item.get("capacityProvider") in FARGATE_PROVIDERS for item in strategy or [])
+
+
+def restore_deployment_fields(service: Any, deployment: dict) -> None:
+    """A rollback returns to what `deployment` ran with: its Service Connect, volume and Lattice configurations."""
+    for field, attribute in DEPLOYMENT_FIELDS.items():
+        setattr(service, attribute, copy.deepcopy(deployment.get(field)))
 
 
 def start_deployment(service: Any, task_definition: str | None = None) -> dict:
@@ -282,5 +404,8 @@ def start_deployment(service: Any, task_definition: str | None = None) -> dict:
         deployment["platformFamily"] = "Linux"
     if service.network_configuration:
         deployment["networkConfiguration"] = copy.deepcopy(service.network_configuration)
+    for field, attribute in DEPLOYMENT_FIELDS.items():
+        if getattr(service, attribute, None):
+            deployment[field] = copy.deepcopy(getattr(service, attribute))
     service.deployments.insert(0, deployment)
     return deployment

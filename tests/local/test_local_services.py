@@ -20,9 +20,17 @@ def test_create_service_returns_real_ecs_defaults(ecs, local, cluster):
     described = describe(ecs)
     for service in (created, described):
         assert service["deploymentConfiguration"] == {
-            "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+            "deploymentCircuitBreaker": {
+                "enable": False,
+                "rollback": False,
+                "resetOnHealthyTask": True,
+                "thresholdConfiguration": {"type": "BOUNDED_PERCENT", "value": 50},
+            },
             "maximumPercent": 200,
             "minimumHealthyPercent": 100,
+            "alarms": {"alarmNames": [], "enable": False, "rollback": False},
+            "strategy": "ROLLING",
+            "bakeTimeInMinutes": 0,
         }
         assert service["platformVersion"] == "LATEST"
         assert service["platformFamily"] == "Linux"
@@ -65,8 +73,18 @@ def test_create_service_keeps_every_sent_field(ecs, local, cluster):
     }
     fargate_service(ecs, local, **sent)
     service = describe(ecs, include=["TAGS"])
+    reordered = {"deploymentConfiguration", "networkConfiguration", "tags"}  # defaults added / order not kept
     for field, value in sent.items():
-        assert service[field] == value, field
+        if field not in reordered:
+            assert service[field] == value, field
+    breaker = service["deploymentConfiguration"]["deploymentCircuitBreaker"]
+    assert (breaker["enable"], breaker["rollback"]) == (True, True)
+    assert service["deploymentConfiguration"]["maximumPercent"] == 150
+    assert service["deploymentConfiguration"]["minimumHealthyPercent"] == 50
+    vpc = service["networkConfiguration"]["awsvpcConfiguration"]
+    assert vpc["assignPublicIp"] == "ENABLED"
+    assert sorted(vpc["subnets"]) == sorted(sent["networkConfiguration"]["awsvpcConfiguration"]["subnets"])
+    assert service["tags"] == sent["tags"]
     assert "tags" not in describe(ecs)
 
 
@@ -159,13 +177,14 @@ def test_update_applies_every_updatable_field(ecs, local, cluster):
     described = describe(ecs)
     for service in (returned, described):
         for field, value in changes.items():
-            if field != "deploymentConfiguration":
+            if field not in ("deploymentConfiguration", "networkConfiguration"):
                 assert service[field] == value, field
-        assert service["deploymentConfiguration"] == {
-            "deploymentCircuitBreaker": {"enable": False, "rollback": False},
-            "maximumPercent": 300,
-            "minimumHealthyPercent": 0,
-        }
+        vpc = service["networkConfiguration"]["awsvpcConfiguration"]
+        assert vpc["assignPublicIp"] == "ENABLED"
+        assert sorted(vpc["subnets"]) == sorted(changes["networkConfiguration"]["awsvpcConfiguration"]["subnets"])
+        config = service["deploymentConfiguration"]
+        assert (config["maximumPercent"], config["minimumHealthyPercent"]) == (300, 0)
+        assert config["deploymentCircuitBreaker"]["enable"] is False and config["strategy"] == "ROLLING"
 
 
 def test_update_capacity_provider_strategy(ecs, local, cluster):
