@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import click
+from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from .aws import Clients
@@ -25,6 +26,9 @@ from .diff import task_definition as td_rules
 from .diff.rules import arn_name, family_revision, project
 from .observed.batching import DESCRIBE_SERVICES_MAX, chunks
 from .ownership import user_tags, tag_list_to_dict
+from .desired.cluster import ClusterSpec
+from .desired.service import ServiceSpec
+from .desired.task_definition import TaskDefinitionSpec
 from .targets import spec_from_aws
 
 API_VERSION = "ecs-reconciler.io/v1alpha1"
@@ -34,8 +38,10 @@ Normalizer = Callable[[dict[str, Any]], Any]
 
 # -- cleaning -----------------------------------------------------------------------------------------
 
-def strip_defaults(spec: dict[str, Any], normalize: Normalizer, keep: Iterable[str] = ()) -> dict[str, Any]:
-    """Drop every field (at any depth) whose removal leaves the canonical form unchanged."""
+def strip_defaults(spec: dict[str, Any], normalize: Normalizer, keep: Iterable[str] = (),
+                   valid: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """Drop every field (at any depth) whose removal leaves the canonical form unchanged and the spec
+    `valid` (a required member, like a circuit breaker's `enable`, stays while its structure does)."""
     target = normalize(spec)
     result = copy.deepcopy(spec)
     keep = set(keep)
@@ -46,7 +52,7 @@ def strip_defaults(spec: dict[str, Any], normalize: Normalizer, keep: Iterable[s
                 if top and key in keep:
                     continue
                 value = node.pop(key)
-                if normalize(result) != target:
+                if normalize(result) != target or (valid is not None and not valid(result)):
                     node[key] = value
                     walk(value, False)
         elif isinstance(node, list):
@@ -55,6 +61,16 @@ def strip_defaults(spec: dict[str, Any], normalize: Normalizer, keep: Iterable[s
 
     walk(result, True)
     return result
+
+
+def _valid_as(model: Any) -> Callable[[dict[str, Any]], bool]:
+    def valid(spec: dict[str, Any]) -> bool:
+        try:
+            model.model_validate(spec)
+        except ValidationError:
+            return False
+        return True
+    return valid
 
 
 def _tags(tags: dict[str, str] | None) -> dict[str, str]:
@@ -89,27 +105,26 @@ def _with_tags(spec: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
 
 def cluster_document(body: dict[str, Any]) -> dict[str, Any]:
     spec = project(body, cluster_rules.REQUEST_FIELDS)
-    spec = strip_defaults(spec, cluster_rules.normalize)
+    spec = strip_defaults(spec, cluster_rules.normalize, valid=_valid_as(ClusterSpec))
     return _document("Cluster", body["clusterName"], _with_tags(spec, _tags(tag_list_to_dict(body.get("tags")))))
 
 
 def task_definition_document(body: dict[str, Any], tags: list[dict[str, str]] | None) -> dict[str, Any]:
-    spec = strip_defaults(project(body, td_rules.REQUEST_FIELDS), td_rules.normalize)
+    spec = strip_defaults(project(body, td_rules.REQUEST_FIELDS), td_rules.normalize, valid=_valid_as(TaskDefinitionSpec))
     return _document("TaskDefinition", body["family"], _with_tags(spec, _tags(tag_list_to_dict(tags))))
 
 
 def service_document(body: dict[str, Any]) -> dict[str, Any]:
     spec = project(body, service_rules.REQUEST_FIELDS)
-    for deployment in body.get("deployments") or []:
-        if deployment.get("status") == "PRIMARY" and deployment.get("serviceConnectConfiguration"):
-            spec.setdefault("serviceConnectConfiguration", deployment["serviceConnectConfiguration"])
+    service_rules.from_primary_deployment(body, spec)
     spec["cluster"] = arn_name(body["clusterArn"])
     if body.get("roleArn") and "AWSServiceRoleForECS" not in body["roleArn"]:
         spec["role"] = body["roleArn"]
     if spec.get("taskDefinition"):
         spec["taskDefinition"] = family_revision(spec["taskDefinition"]).rsplit(":", 1)[0]
     # Server-chosen fields are part of what runs: keep them even where they equal a default.
-    spec = strip_defaults(spec, service_rules.normalize, keep=("cluster", "taskDefinition", "desiredCount"))
+    spec = strip_defaults(spec, service_rules.normalize, keep=("cluster", "taskDefinition", "desiredCount"),
+                          valid=_valid_as(ServiceSpec))
     return _document("Service", body["serviceName"], _with_tags(spec, _tags(tag_list_to_dict(body.get("tags")))))
 
 

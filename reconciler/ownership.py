@@ -7,17 +7,21 @@ MANIFEST = "ecs-reconciler.io/manifest"
 REVISION = "ecs-reconciler.io/revision"
 # The fingerprint of the fields the manifest declared at the last write (see diff/declared.py).
 FIELDS = "ecs-reconciler.io/fields"
-OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS})
+# A hash of the values of fields AWS never returns, as last written (see diff/write_only.py).
+WRITE_ONLY = "ecs-reconciler.io/write-only"
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS, WRITE_ONLY})
 DEFAULT_INSTANCE = "ecs-reconciler"
 
 
 def ownership_tags(instance: str, kind: str, name: str, revision: str | None = None,
-                   fields: str | None = None) -> dict[str, str]:
+                   fields: str | None = None, write_only: str | None = None) -> dict[str, str]:
     tags = {MANAGED_BY: instance, MANIFEST: f"{kind}/{name}"}
     if revision:
         tags[REVISION] = revision
     if fields:
         tags[FIELDS] = fields
+    if write_only:
+        tags[WRITE_ONLY] = write_only
     return tags
 
 

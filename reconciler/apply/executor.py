@@ -24,7 +24,7 @@ from ..diff.service import reset_value
 from ..diff.update_policy import top_field
 from ..errors import ReconcileError
 from ..observed.readers import StateReader
-from ..ownership import (FIELDS, ecs_tag_list, events_tag_list, is_owned, ownership_tags, user_tags)
+from ..ownership import (FIELDS, WRITE_ONLY, ecs_tag_list, events_tag_list, is_owned, ownership_tags, user_tags)
 from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
 from ..targets import rule_request, target_request
@@ -112,21 +112,23 @@ class Applier:
     def _desired_tags(self, action: Action) -> dict[str, str]:
         spec_tags = action.desired.manifest.spec.tags if action.desired else None
         return {**(spec_tags or {}),
-                **ownership_tags(self.instance, action.kind, action.name, self.revision, action.fields)}
+                **ownership_tags(self.instance, action.kind, action.name, self.revision, action.fields, action.write_only)}
 
     def _tags_due(self, action: Action) -> bool:
         """Whether an in-place update must also write tags: the manifest's tags changed, we adopt, the
         source revision is recorded, or the fingerprint of the declared fields moved."""
-        recorded = (action.observed.tags or {}).get(FIELDS) if action.observed else None
+        tags = (action.observed.tags or {}) if action.observed else {}
         return ("tags" in {top_field(c.path) for c in action.changes} or action.adopt or bool(self.revision)
-                or (action.fields is not None and recorded != action.fields))
+                or (action.fields is not None and tags.get(FIELDS) != action.fields)
+                or tags.get(WRITE_ONLY) != action.write_only)
 
     def _tag_delta(self, action: Action, observed_tags: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
         """Tags to set (new or changed, ownership included) and user tags to remove."""
         desired = self._desired_tags(action)
         observed = observed_tags or {}
         changed = {k: v for k, v in desired.items() if observed.get(k) != v}
-        return changed, [k for k in user_tags(observed) if k not in desired]
+        stale = [k for k in (WRITE_ONLY,) if k in observed and k not in desired]  # the manifest dropped them
+        return changed, [k for k in user_tags(observed) if k not in desired] + stale
 
     def _sync_ecs_tags(self, arn: str, action: Action, observed_tags: dict[str, str] | None) -> None:
         changed, removed = self._tag_delta(action, observed_tags)

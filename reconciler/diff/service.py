@@ -8,8 +8,15 @@ from ..desired.shapes import service_model
 from .rules import (arn_name, as_set, bracket, clone, family_revision, fill, keyed, keyed_values, namespace_name,
                     placement_strategy, prune_empty, project)
 
-REQUEST_FIELDS = [m for m in service_model("ecs").operation_model("CreateService").input_shape.members
-                  if m not in ("serviceName", "clientToken", "tags")]
+_ECS = service_model("ecs")
+# Fields CreateService accepts that no response shape (Service, Deployment) returns: AWS never shows
+# them, so they are compared with what we last wrote (diff/write_only.py), not with a describe.
+WRITE_ONLY_FIELDS = tuple(sorted(
+    set(_ECS.operation_model("CreateService").input_shape.members)
+    - set(_ECS.shape_for("Service").members) - set(_ECS.shape_for("Deployment").members)
+    - {"serviceName", "clientToken", "tags", "cluster", "role"}))
+REQUEST_FIELDS = [m for m in _ECS.operation_model("CreateService").input_shape.members
+                  if m not in ("serviceName", "clientToken", "tags", *WRITE_ONLY_FIELDS)]
 UPDATABLE_FIELDS = set(service_model("ecs").operation_model("UpdateService").input_shape.members) - {"cluster", "service", "forceNewDeployment"}
 
 SERVICE_DEFAULTS = {
@@ -52,7 +59,7 @@ def _role_name(value: str | None) -> str | None:
     return value.rsplit("/", 1)[-1] if isinstance(value, str) and value else None
 
 
-def _from_primary_deployment(body: dict[str, Any], svc: dict[str, Any]) -> None:
+def from_primary_deployment(body: dict[str, Any], svc: dict[str, Any]) -> None:
     """DescribeServices reports DEPLOYMENT_FIELDS on the PRIMARY deployment, not on the service."""
     primary = next((d for d in body.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
     for name in DEPLOYMENT_FIELDS:
@@ -87,7 +94,7 @@ def normalize(spec: dict[str, Any], namespaces: dict[str, str] | None = None) ->
     svc = project(spec, REQUEST_FIELDS)
     if "clusterArn" in spec and "cluster" not in svc:
         svc["cluster"] = spec["clusterArn"]
-    _from_primary_deployment(spec, svc)
+    from_primary_deployment(spec, svc)
     svc["cluster"] = arn_name(svc.get("cluster")) or DEFAULT_CLUSTER
     svc["role"] = _role_name(svc.get("role") or spec.get("roleArn"))
     svc["taskDefinition"] = family_revision(svc.get("taskDefinition"))

@@ -29,6 +29,8 @@ class Action:
     request: dict[str, Any] = field(default_factory=dict)
     # Fingerprint of the fields the manifest declares (diff/declared.py), recorded as a tag on write.
     fields: str | None = None
+    # Hash of the values of fields AWS never returns (diff/write_only.py), recorded as a tag on write.
+    write_only: str | None = None
 
     @property
     def label(self) -> str:

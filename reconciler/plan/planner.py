@@ -16,10 +16,11 @@ from ..diff import service as service_rules
 from ..diff import task_definition as td_rules
 from ..diff.compare import Change, compare, is_ignored
 from ..diff.declared import comparable, fields_fingerprint
+from ..diff.write_only import write_only_changes, write_only_hash
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
 from ..observed.state import Observed, ObservedState
-from ..ownership import FIELDS, is_owned, user_tags
+from ..ownership import FIELDS, WRITE_ONLY, is_owned, user_tags
 from ..targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
@@ -123,6 +124,14 @@ class Planner:
             observed_form.pop("desiredCount", None)
         action = self._decide(item, obs, desired_form, observed_form, request)
         action.depends_on = _depends(item, desired)
+        action.write_only = write_only_hash(request, service_rules.WRITE_ONLY_FIELDS)
+        if obs is not None and action.action in ("none", "update"):
+            extra = write_only_changes(request, service_rules.WRITE_ONLY_FIELDS, (obs.tags or {}).get(WRITE_ONLY))
+            extra = [c for c in extra if not is_ignored(c.path, item.manifest.metadata.ignoreDifferences)]
+            if extra:
+                action.changes += extra
+                if action.action == "none":
+                    action.action, action.reasons = "update", [IN_PLACE_HOW["Service"]]
         if obs is not None and obs.cluster and obs.cluster != request["cluster"] and action.action == "replace":
             action.reasons = [f"moves from cluster {obs.cluster} to {request['cluster']}: created in {request['cluster']}, "
                               f"then deleted from {obs.cluster}"]

@@ -30,10 +30,6 @@ def _render_images(spec: dict[str, Any]) -> None:
             container["image"] = f"public.ecr.aws/docker/library/busybox:{container['name']}"
 
 
-def _drop(field: str) -> Callable[[dict[str, Any]], None]:
-    return lambda spec: spec.pop(field, None)
-
-
 # fixture file -> (reason, change applied to the spec)
 ADJUSTMENTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
     "taskdefs/05-appmesh-envoy-dependson.json": (
@@ -43,12 +39,6 @@ ADJUSTMENTS: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
         "a template for amazon-ecs-render-task-definition: most images are empty until CI fills them in, and "
         "RegisterTaskDefinition (and the loader, tests/desired) refuse an empty image; each is filled in as the "
         "render step would", _render_images),
-    "services/10-fargate-service-connect-exec.json": (
-        "the local endpoint (moto) does not store serviceConnectConfiguration; the normalizer rule for it "
-        "(read from the PRIMARY deployment) is tested on a describe body in tests/diff",
-        _drop("serviceConnectConfiguration")),
-    "services/13-fargate-ecs-native-blue-green-hooks.json": (
-        "the local endpoint (moto) does not store availabilityZoneRebalancing", _drop("availabilityZoneRebalancing")),
 }
 
 
@@ -102,6 +92,9 @@ def service_spec(name: str, task_definition: str) -> dict[str, Any]:
     spec["cluster"] = CLUSTER
     if "taskDefinition" in spec or spec.get("deploymentController", {}).get("type") != "EXTERNAL":
         spec["taskDefinition"] = task_definition
+    connect = spec.get("serviceConnectConfiguration")
+    if isinstance(connect, dict) and connect.get("namespace"):
+        connect["namespace"] = CLUSTER  # the managed cluster's default namespace
     vpc = (spec.get("networkConfiguration") or {}).get("awsvpcConfiguration")
     if vpc:
         vpc["subnets"] = [SUBNET]
@@ -124,8 +117,9 @@ def service_task_definition(service: dict[str, Any]) -> dict[str, Any]:
 
 
 def manifests_for(name: str) -> list[dict[str, Any]]:
-    """Cluster + TaskDefinition (+ Service) documents for one fixture file."""
-    docs = [document("Cluster", CLUSTER, {})]
+    """Cluster + TaskDefinition (+ Service) documents for one fixture file. The cluster has a Service
+    Connect namespace by default (AWS refuses Service Connect without one)."""
+    docs = [document("Cluster", CLUSTER, {"serviceConnectDefaults": {"namespace": CLUSTER}})]
     if name.startswith("taskdefs/"):
         docs.append(document("TaskDefinition", "fixture", task_definition_spec(name)))
     else:
