@@ -7,17 +7,22 @@ MANIFEST = "ecs-reconciler.io/manifest"
 REVISION = "ecs-reconciler.io/revision"
 # The fingerprint of the fields the manifest declared at the last write (see diff/declared.py).
 FIELDS = "ecs-reconciler.io/fields"
-OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS})
+# The object that owns the resource within the instance (the operator writes `namespace/name/uid`):
+# another object naming the same resource is refused.
+OWNER = "ecs-reconciler.io/owner"
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS, OWNER})
 DEFAULT_INSTANCE = "ecs-reconciler"
 
 
 def ownership_tags(instance: str, kind: str, name: str, revision: str | None = None,
-                   fields: str | None = None) -> dict[str, str]:
+                   fields: str | None = None, owner: str | None = None) -> dict[str, str]:
     tags = {MANAGED_BY: instance, MANIFEST: f"{kind}/{name}"}
     if revision:
         tags[REVISION] = revision
     if fields:
         tags[FIELDS] = fields
+    if owner:
+        tags[OWNER] = owner
     return tags
 
 

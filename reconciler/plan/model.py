@@ -29,6 +29,8 @@ class Action:
     request: dict[str, Any] = field(default_factory=dict)
     # Fingerprint of the fields the manifest declares (diff/declared.py), recorded as a tag on write.
     fields: str | None = None
+    # A conflict because another object owns the resource: that object, as its owner tag names it.
+    owned_by: str | None = None
 
     @property
     def label(self) -> str:
