@@ -408,7 +408,13 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             if deleting:
                 engine.apply(Plan([Action(kind, name, "delete", observed=observed)]))
             elif arn:
-                release(engine.clients, observed, arn)
+                try:
+                    release(engine.clients, observed, arn)
+                except (ClientError, BotoCoreError) as exc:
+                    # Retain never holds the object back; the claim stays until the tag is removed.
+                    kopf.warn(raw, reason="NotReleased", message=f"{kind}/{name} is left in place but still names "
+                              f"this object as its owner ({exc}); remove the tag {OWNER} from {arn} to release it")
+                    return
         if deleting:
             kopf.info(raw, reason="Delete", message=f"deleted {kind}/{name}")
         else:
