@@ -6,7 +6,7 @@ The CLI, the controller and the operator hold no reconciliation logic of their o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from .apply.executor import ActionListener, Applier, ApplyResult
@@ -29,6 +29,9 @@ class EngineOptions:
     allow_replace: bool = False
     revision: str | None = None  # the source revision (git commit) recorded on what we write
     workers: int = 8  # writes in flight at once within a wave
+    # Resource label (Kind/name) -> the object that owns it (the operator's `namespace/name/uid`),
+    # recorded as a tag on what we write; a resource recorded as another's is a conflict.
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 class Engine:
@@ -42,13 +45,13 @@ class Engine:
 
     def plan(self, desired: DesiredState, observed: ObservedState | None = None) -> Plan:
         observed = observed if observed is not None else self.observe(desired)
-        return Planner(self.options.instance).plan(desired, observed)
+        return Planner(self.options.instance, self.options.owners).plan(desired, observed)
 
     def apply(self, plan: Plan, on_progress: Callable[[str], None] | None = None,
               on_action: ActionListener | None = None) -> ApplyResult:
         """Write `plan`; `on_progress` gets readable lines, `on_action` each action's start, end or failure."""
         applier = Applier(self.clients, self.reader, self.options.instance, self.options.revision, on_progress,
-                          workers=max(1, self.options.workers), on_action=on_action)
+                          workers=max(1, self.options.workers), on_action=on_action, owners=self.options.owners)
         return applier.apply(plan, allow_replace=self.options.allow_replace)
 
     def wait(self, result: ApplyResult, timeout: float = 600.0, poll: float = 2.0,

@@ -9,12 +9,16 @@ REVISION = "ecs-reconciler.io/revision"
 FIELDS = "ecs-reconciler.io/fields"
 # A hash of the values of fields AWS never returns, as last written (see diff/write_only.py).
 WRITE_ONLY = "ecs-reconciler.io/write-only"
-OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS, WRITE_ONLY})
+# The object that owns the resource within the instance (the operator writes `namespace/name/uid`):
+# another object naming the same resource is refused.
+OWNER = "ecs-reconciler.io/owner"
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS, WRITE_ONLY, OWNER})
 DEFAULT_INSTANCE = "ecs-reconciler"
 
 
 def ownership_tags(instance: str, kind: str, name: str, revision: str | None = None,
-                   fields: str | None = None, write_only: str | None = None) -> dict[str, str]:
+                   fields: str | None = None, write_only: str | None = None,
+                   owner: str | None = None) -> dict[str, str]:
     tags = {MANAGED_BY: instance, MANIFEST: f"{kind}/{name}"}
     if revision:
         tags[REVISION] = revision
@@ -22,6 +26,8 @@ def ownership_tags(instance: str, kind: str, name: str, revision: str | None = N
         tags[FIELDS] = fields
     if write_only:
         tags[WRITE_ONLY] = write_only
+    if owner:
+        tags[OWNER] = owner
     return tags
 
 

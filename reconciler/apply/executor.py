@@ -24,7 +24,8 @@ from ..diff.service import reset_value
 from ..diff.update_policy import top_field
 from ..errors import ReconcileError
 from ..observed.readers import StateReader
-from ..ownership import (FIELDS, WRITE_ONLY, ecs_tag_list, events_tag_list, is_owned, ownership_tags, user_tags)
+from ..ownership import (FIELDS, OWNER, WRITE_ONLY, ecs_tag_list, events_tag_list, is_owned, ownership_tags,
+                         user_tags)
 from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
 from ..targets import rule_request, target_request
@@ -55,7 +56,7 @@ ActionListener = Callable[[Action, str, "BaseException | None"], None]
 class Applier:
     def __init__(self, clients: Clients, reader: StateReader, instance: str, revision: str | None = None,
                  on_progress: Callable[[str], None] | None = None, workers: int = 8,
-                 on_action: ActionListener | None = None):
+                 on_action: ActionListener | None = None, owners: dict[str, str] | None = None):
         self.clients = clients
         self.reader = reader
         self.instance = instance
@@ -63,6 +64,7 @@ class Applier:
         self.on_progress = on_progress or (lambda message: None)
         self.on_action = on_action or (lambda action, event, error: None)
         self.workers = workers
+        self.owners = owners or {}  # label -> owning object, recorded as the owner tag
         self.task_definition_arns: dict[str, str] = {}
         self.cluster_arns: dict[str, str] = {}
 
@@ -112,15 +114,19 @@ class Applier:
     def _desired_tags(self, action: Action) -> dict[str, str]:
         spec_tags = action.desired.manifest.spec.tags if action.desired else None
         return {**(spec_tags or {}),
-                **ownership_tags(self.instance, action.kind, action.name, self.revision, action.fields, action.write_only)}
+                **ownership_tags(self.instance, action.kind, action.name, self.revision, action.fields,
+                                 action.write_only, self.owners.get(action.label))}
 
     def _tags_due(self, action: Action) -> bool:
         """Whether an in-place update must also write tags: the manifest's tags changed, we adopt, the
-        source revision is recorded, or the fingerprint of the declared fields moved."""
-        tags = (action.observed.tags or {}) if action.observed else {}
+        source revision is recorded, the fingerprint of the declared fields or the hash of the
+        write-only ones moved, or the owner tag is not yet the owning object's."""
+        observed = (action.observed.tags or {}) if action.observed else {}
+        owner = self.owners.get(action.label)
         return ("tags" in {top_field(c.path) for c in action.changes} or action.adopt or bool(self.revision)
-                or (action.fields is not None and tags.get(FIELDS) != action.fields)
-                or tags.get(WRITE_ONLY) != action.write_only)
+                or (action.fields is not None and observed.get(FIELDS) != action.fields)
+                or observed.get(WRITE_ONLY) != action.write_only
+                or (owner is not None and observed.get(OWNER) != owner))
 
     def _tag_delta(self, action: Action, observed_tags: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
         """Tags to set (new or changed, ownership included) and user tags to remove."""

@@ -12,6 +12,7 @@ from ..aws import AwsSettings, CallLog
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from .handlers import OperatorConfig, build_registry
 from .metrics import OperatorMetrics
+from .tenancy import Policy, PolicyError, PolicyFile
 
 
 def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = ()) -> kopf.OperatorSettings:
@@ -50,13 +51,20 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
 @click.option("--flap-limit", default=DEFAULT_LIMIT, show_default=True,
               help="Stop writing an object applied this many times in a row with the same diff that the next check "
                    "still shows (Stalled/PerpetualDiff); 0: never stop.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
+              help="Tenancy policy file (YAML): which namespaces may adopt, which AWS name prefixes each namespace "
+                   "may use; read again when it changes. Default: every namespace may do both.")
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
              events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
-             rollout_timeout: float, flap_limit: int) -> None:
+             rollout_timeout: float, flap_limit: int, policy_path: str | None) -> None:
     """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
+    try:
+        policy = PolicyFile(policy_path) if policy_path else Policy()
+    except PolicyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--policy") from exc
     endpoint = state.start_local().url if state.local else state.endpoint_url
     settings = AwsSettings(region=state.region or ("us-east-1" if state.local else None), endpoint_url=endpoint)
     call_log = CallLog()
@@ -67,7 +75,7 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
     config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
                             call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout,
-                            flap_limit=flap_limit)
+                            flap_limit=flap_limit, policy=policy)
     registry = build_registry(config, kopf.SmartOperatorRegistry())
     settings = operator_settings(namespaces=() if all_namespaces else namespaces)
     kopf.run(registry=registry, settings=settings, standalone=peering is None, peering_name=peering,

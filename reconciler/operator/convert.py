@@ -10,16 +10,19 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..desired.base import API_VERSION
 from ..desired.loader import DesiredState, Located, validate_document
 from ..desired.references import is_external_cluster, is_external_task_definition
 from ..errors import ManifestError
+from ..ownership import tag_list_to_dict
 from .crds import CRD_KINDS
+from .tenancy import owner_of
 
 OPERATOR_FIELDS = ("deletionPolicy", "awsName")
+RESERVED_TAGS = "ecs-reconciler.io/"  # ownership tags (reconciler/ownership.py): never set by an object
 REFERENCES = {"cluster": "EcsCluster", "taskDefinition": "EcsTaskDefinition"}
 
 # (crd kind, namespace, name) -> the object's body, or None when it does not exist.
@@ -38,6 +41,9 @@ class DependencyNotReady(Exception):
 class Converted:
     located: Located
     desired: DesiredState
+    # Resource label (Kind/name) -> owner tag value of the object it comes from: this object and
+    # each dependency it writes along (see tenancy.owner_of).
+    owners: dict[str, str] = field(default_factory=dict)
 
 
 def aws_name(body: dict[str, Any]) -> str:
@@ -67,6 +73,10 @@ def to_document(body: dict[str, Any], references: dict[str, str] | None = None) 
 
 
 def validate(body: dict[str, Any], references: dict[str, str] | None = None) -> Located:
+    reserved = _reserved_tags((body.get("spec") or {}).get("tags"))
+    if reserved:
+        raise InvalidObject(f"spec.tags: {', '.join(reserved)}: tags under {RESERVED_TAGS} are written by the "
+                            "operator (ownership), not by objects")
     errors: list[ManifestError] = []
     namespace = body.get("metadata", {}).get("namespace", "")
     source = f"{body['kind']}/{namespace}/{body['metadata']['name']}"
@@ -74,6 +84,14 @@ def validate(body: dict[str, Any], references: dict[str, str] | None = None) -> 
     if located is None:
         raise InvalidObject("; ".join(_short(e) for e in errors))
     return located
+
+
+def _reserved_tags(tags: Any) -> list[str]:
+    """Keys of `spec.tags` (a mapping, or the ECS list of {key, value}) that name our ownership tags."""
+    if isinstance(tags, list):
+        tags = tag_list_to_dict([t for t in tags if isinstance(t, dict)])
+    keys = tags.keys() if isinstance(tags, dict) else []
+    return sorted(str(k) for k in keys if str(k).startswith(RESERVED_TAGS))
 
 
 def _short(error: ManifestError) -> str:
@@ -86,23 +104,29 @@ def convert(body: dict[str, Any], lookup: Lookup) -> Converted:
     namespace = body["metadata"].get("namespace", "")
     resolved: dict[str, str] = {}
     dependencies: list[Located] = []
-    for field, crd_kind in REFERENCES.items():
-        ref = (body.get("spec") or {}).get(field)
+    owners = {_label(located): owner_of(body)}
+    for spec_field, crd_kind in REFERENCES.items():
+        ref = (body.get("spec") or {}).get(spec_field)
         if not ref or body["kind"] not in ("EcsService", "EcsScheduledTask"):
             continue
-        if (field == "cluster" and is_external_cluster(ref)) or (
-                field == "taskDefinition" and is_external_task_definition(ref)):
+        if (spec_field == "cluster" and is_external_cluster(ref)) or (
+                spec_field == "taskDefinition" and is_external_task_definition(ref)):
             continue
         target = lookup(crd_kind, namespace, ref)
         if target is None:
             raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} does not exist")
         if not (target.get("status") or {}).get("synced"):
             raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} is not synced yet")
-        resolved[field] = aws_name(target)
+        resolved[spec_field] = aws_name(target)
         try:
             dependencies.append(validate(target))
         except InvalidObject as exc:
             raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} is invalid: {exc}") from exc
+        owners[_label(dependencies[-1])] = owner_of(target)
     if resolved:
         located = validate(body, resolved)
-    return Converted(located, DesiredState([located, *dependencies]))
+    return Converted(located, DesiredState([located, *dependencies]), owners)
+
+
+def _label(located: Located) -> str:
+    return f"{located.manifest.KIND}/{located.manifest.name}"

@@ -12,7 +12,7 @@ import copy
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -25,13 +25,15 @@ from ..engine import Engine, EngineOptions
 from ..errors import ReconcileError
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
-from ..ownership import DEFAULT_INSTANCE, is_owned
+from ..ownership import DEFAULT_INSTANCE, OWNER, is_owned
 from ..plan.model import Action, Plan
 from ..report.render import masked_changes
 from . import status as st
 from .convert import (REFERENCES, Converted, DependencyNotReady, InvalidObject, aws_name, convert,
                       deletion_policy, spec_hash, validate)
 from .crds import CRD_KINDS, GROUP, VERSION, manifest_kind, plural
+from .tenancy import (Policy, adoption_violation, describe_owner, name_violation, owner_of, ownership_tags_of,
+                      release)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class OperatorConfig:
     rollout_timeout: float = ROLLOUT_TIMEOUT  # in progress longer than this: RolloutFailed (0: never)
     metrics: Any = None  # an OperatorMetrics, when metrics are served
     flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the object is held (0: never)
+    policy: Any = field(default_factory=Policy)  # a tenancy.Policy, or a PolicyFile read again when it changes
 
 
 class DirtyBoard:
@@ -84,8 +87,9 @@ class Reconciler:
         self.lock = threading.Lock()
         self.flap_guard = FlapGuard(config.flap_limit)
 
-    def engine(self, revision: str | None = None) -> Engine:
-        return Engine(self.clients, EngineOptions(instance=self.config.instance, revision=revision), self.revisions)
+    def engine(self, revision: str | None = None, owners: dict[str, str] | None = None) -> Engine:
+        options = EngineOptions(instance=self.config.instance, revision=revision, owners=owners or {})
+        return Engine(self.clients, options, self.revisions)
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -205,10 +209,26 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         kind, name = converted.located.manifest.KIND, converted.located.manifest.name
         generation = body["metadata"].get("generation")
         digest = spec_hash(body.get("spec") or {})
+        namespace = body["metadata"].get("namespace", "")
+        policy = config.policy.current()
+        refused = name_violation(policy, namespace, converted.desired)
+        if refused:
+            stall(body, patch, "PolicyViolation", refused)  # before any AWS call
+            return
         try:
             with rec.lock:
-                engine = rec.engine(revision=digest)
+                engine = rec.engine(revision=digest, owners=converted.owners)
                 plan = engine.plan(converted.desired)
+                taken = [a for a in plan.conflicts if a.owned_by]
+                if taken:
+                    stall(body, patch, "OwnedByAnotherObject", "; ".join(
+                        f"{a.label} is owned by {describe_owner(a.owned_by)}, another object; nothing was "
+                        "written (deleting that object releases it)" for a in taken))
+                    return
+                refused = adoption_violation(policy, namespace, plan)
+                if refused:
+                    stall(body, patch, "PolicyViolation", refused)
+                    return
                 if plan.conflicts:
                     message = "; ".join(f"{a.label}: {'; '.join(a.reasons)}" for a in plan.conflicts)
                     stall(body, patch, "Conflict", message)
@@ -305,9 +325,12 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         if not (_due or due(raw, kind, name)):
             return
         with rec.lock:
-            plan = rec.engine().plan(converted.desired)
+            plan = rec.engine(owners=converted.owners).plan(converted.desired)
             perpetual = rec.flap_guard.check(plan)
         own = plan.get(kind, name)
+        if plan.conflicts:
+            converge(raw, patch, converted, "in sync with the spec")  # says why it is Stalled; writes nothing
+            return
         if (kind, name) in perpetual:
             mark_perpetual(raw, patch, own, perpetual[(kind, name)])
             return
@@ -347,18 +370,18 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             _set_status(patch, drifted=True, driftedPaths=paths)
 
     def delete(body: Any, **kwargs: Any) -> None:
+        """Only what this very object owns (its owner tag) is touched: Delete deletes it, Retain
+        removes the owner tag so that another object may take the resource over."""
         raw = _plain(body)
-        if deletion_policy(raw) != "Delete":
-            kopf.info(raw, reason="Retained", message="deletionPolicy Retain: the AWS resource is left in place")
-            return
+        deleting = deletion_policy(raw) == "Delete"
         lookup = _lookup(kwargs)
         namespace = raw["metadata"].get("namespace", "")
         references = {}
-        for field, crd_kind in REFERENCES.items():
-            ref = (raw.get("spec") or {}).get(field)
+        for spec_field, crd_kind in REFERENCES.items():
+            ref = (raw.get("spec") or {}).get(spec_field)
             target = lookup(crd_kind, namespace, ref) if ref else None
             if target is not None:
-                references[field] = aws_name(target)
+                references[spec_field] = aws_name(target)
         try:
             located = validate(raw, references)
         except InvalidObject:
@@ -369,12 +392,31 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             observed = engine.observe(DesiredState([located])).get(kind, name)
             if observed is None:
                 return
-            tags = engine.reader.rule_tags(observed) if kind == "ScheduledTask" else observed.tags
-            if not is_owned(tags, config.instance):
-                kopf.warn(raw, reason="NotOwned", message=f"{kind}/{name} is not owned by {config.instance}; left in place")
+            tags, arn = ownership_tags_of(engine, observed)
+            owner = tags.get(OWNER)
+            if not is_owned(tags, config.instance) or owner != owner_of(raw):
+                if deleting:
+                    whose = f"owned by {describe_owner(owner)}" if is_owned(tags, config.instance) and owner else (
+                        "not owned by this object")
+                    kopf.warn(raw, reason="NotOwned", message=f"{kind}/{name} is {whose}; left in place")
+                else:
+                    kopf.info(raw, reason="Retained", message="deletionPolicy Retain: the AWS resource is left in place")
                 return
-            engine.apply(Plan([Action(kind, name, "delete", observed=observed)]))
-        kopf.info(raw, reason="Delete", message=f"deleted {kind}/{name}")
+            if deleting:
+                engine.apply(Plan([Action(kind, name, "delete", observed=observed)]))
+            elif arn:
+                try:
+                    release(engine.clients, observed, arn)
+                except (ClientError, BotoCoreError) as exc:
+                    # Retain never holds the object back; the claim stays until the tag is removed.
+                    kopf.warn(raw, reason="NotReleased", message=f"{kind}/{name} is left in place but still names "
+                              f"this object as its owner ({exc}); remove the tag {OWNER} from {arn} to release it")
+                    return
+        if deleting:
+            kopf.info(raw, reason="Delete", message=f"deleted {kind}/{name}")
+        else:
+            kopf.info(raw, reason="Retained",
+                      message=f"deletionPolicy Retain: {kind}/{name} is left in place and released (owner tag removed)")
 
     for crd_kind in CRD_KINDS:
         resource = (GROUP, VERSION, plural(crd_kind))

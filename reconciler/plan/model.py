@@ -31,6 +31,8 @@ class Action:
     fields: str | None = None
     # Hash of the values of fields AWS never returns (diff/write_only.py), recorded as a tag on write.
     write_only: str | None = None
+    # A conflict because another object owns the resource: that object, as its owner tag names it.
+    owned_by: str | None = None
 
     @property
     def label(self) -> str:

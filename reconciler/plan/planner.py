@@ -20,7 +20,7 @@ from ..diff.write_only import write_only_changes, write_only_hash
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
 from ..observed.state import Observed, ObservedState
-from ..ownership import FIELDS, WRITE_ONLY, is_owned, user_tags
+from ..ownership import FIELDS, OWNER, WRITE_ONLY, is_owned, user_tags
 from ..targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
@@ -31,8 +31,9 @@ DELETE_ORDER = ("ScheduledTask", "Service", "TaskDefinition", "Cluster")
 class Planner:
     """A pure function of desired and observed state: it never calls AWS (the readers read all it needs)."""
 
-    def __init__(self, instance: str):
+    def __init__(self, instance: str, owners: dict[str, str] | None = None):
         self.instance = instance
+        self.owners = owners or {}  # label -> the object that owns it (operator); empty: not checked
 
     def plan(self, desired: DesiredState, observed: ObservedState) -> Plan:
         actions: list[Action] = []
@@ -61,7 +62,8 @@ class Planner:
     # -- shared ----------------------------------------------------------------------------------------
 
     def _decide(self, item: Located, obs: Observed | None, desired_form: dict[str, Any], observed_form: dict[str, Any],
-                request: dict[str, Any], owned: bool | None = None) -> Action:
+                request: dict[str, Any], ownership: dict[str, str] | None = None) -> Action:
+        """`ownership`: the tags that say who owns the resource (default: the observed resource's)."""
         kind, name = item.manifest.KIND, item.manifest.name
         ignore = item.manifest.metadata.ignoreDifferences
         fields = fields_fingerprint(desired_form)
@@ -72,16 +74,25 @@ class Planner:
             return Action(kind, name, "create", changes, desired=item, request=request, fields=fields)
         observed_form = comparable(desired_form, observed_form, (obs.tags or {}).get(FIELDS))
         changes = [c for c in compare(desired_form, observed_form) + _tag_changes(item, obs) if not is_ignored(c.path, ignore)]
-        owned = is_owned(obs.tags, self.instance) if owned is None else owned
+        ownership = obs.tags if ownership is None else ownership
+        owned = is_owned(ownership, self.instance)
         if not owned and not item.manifest.adopt:
             return Action(kind, name, "conflict", changes, desired=item, observed=obs, request=request, reasons=[
                 f"{kind} {name!r} exists but is not managed by {self.instance!r}; set the annotation "
                 "ecs-reconciler.io/adopt: \"true\" to adopt it"])
+        owner, recorded = self.owners.get(f"{kind}/{name}"), (ownership or {}).get(OWNER)
+        if owned and owner and recorded and recorded != owner:
+            return Action(kind, name, "conflict", changes, desired=item, observed=obs, request=request,
+                          owned_by=recorded, reasons=[
+                              f"{kind} {name!r} is owned by another object ({recorded}); nothing is written"])
         adopt = not owned
-        if not changes and not adopt:
+        claim = owned and bool(owner) and not recorded  # ours, written before owners were recorded (or released)
+        if not changes and not adopt and not claim:
             return Action(kind, name, "none", desired=item, observed=obs, request=request, fields=fields)
         replace = replace_reasons(kind, changes, request)
-        reasons = replace or [IN_PLACE_HOW[kind]] + (["adopts the existing resource (adds ownership tags)"] if adopt else [])
+        reasons = replace or ([IN_PLACE_HOW[kind]] if changes or adopt else []) + (
+            ["adopts the existing resource (adds ownership tags)"] if adopt else []) + (
+            [f"records its owner (tag {OWNER})"] if claim else [])
         return Action(kind, name, "replace" if replace else "update", changes, reasons, desired=item, observed=obs,
                       adopt=adopt, request=request, fields=fields)
 
@@ -97,11 +108,12 @@ class Planner:
         request = item.manifest.spec.to_api()
         desired_form = td_rules.normalize(request)
         observed_form = td_rules.normalize(obs.body) if obs else {}
-        owned = None
+        ownership = None
         if obs is not None and not is_owned(obs.tags, self.instance):
             # Someone may have registered an untagged revision on top of ours: the family is still ours.
-            owned = observed.owned_revisions.get(item.manifest.name) is not None
-        action = self._decide(item, obs, desired_form, observed_form, request, owned)
+            ours = observed.owned_revisions.get(item.manifest.name)
+            ownership = ours.tags if ours is not None else None
+        action = self._decide(item, obs, desired_form, observed_form, request, ownership)
         if action.action == "update" and action.changes and all(c.path.startswith("spec.tags") for c in action.changes):
             action.reasons = ["TagResource on the latest revision"]
         return action

@@ -46,31 +46,33 @@ class Kube:
         base = f"{self.url}/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural(crd_kind)}"
         return f"{base}/{name}" if name else base
 
-    async def create(self, crd_kind: str, name: str, spec: dict[str, Any]) -> None:
+    async def create(self, crd_kind: str, name: str, spec: dict[str, Any], namespace: str = "default",
+                     annotations: dict[str, str] | None = None) -> dict[str, Any]:
         body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": crd_kind,
-                "metadata": {"name": name, "namespace": "default", "uid": str(uuid.uuid4()), "generation": 1,
-                             "resourceVersion": "1"},
+                "metadata": {"name": name, "namespace": namespace, "uid": str(uuid.uuid4()), "generation": 1,
+                             "resourceVersion": "1", **({"annotations": annotations} if annotations else {})},
                 "spec": spec}
-        async with self.session.post(self.path(crd_kind), json=body) as response:
+        async with self.session.post(self.path(crd_kind, namespace=namespace), json=body) as response:
             assert response.status < 300, await response.text()
+        return body
 
-    async def get(self, crd_kind: str, name: str) -> dict[str, Any] | None:
-        async with self.session.get(self.path(crd_kind, name)) as response:
+    async def get(self, crd_kind: str, name: str, namespace: str = "default") -> dict[str, Any] | None:
+        async with self.session.get(self.path(crd_kind, name, namespace)) as response:
             return await response.json() if response.status == 200 else None
 
-    async def patch_spec(self, crd_kind: str, name: str, spec: dict[str, Any]) -> None:
-        current = await self.get(crd_kind, name)
+    async def patch_spec(self, crd_kind: str, name: str, spec: dict[str, Any], namespace: str = "default") -> None:
+        current = await self.get(crd_kind, name, namespace)
         patch = {"metadata": {"generation": current["metadata"]["generation"] + 1}, "spec": spec}
-        async with self.session.patch(self.path(crd_kind, name), json=patch,
+        async with self.session.patch(self.path(crd_kind, name, namespace), json=patch,
                                       headers={"Content-Type": "application/merge-patch+json"}) as response:
             assert response.status < 300, await response.text()
 
-    async def delete(self, crd_kind: str, name: str) -> None:
-        async with self.session.delete(self.path(crd_kind, name)) as response:
+    async def delete(self, crd_kind: str, name: str, namespace: str = "default") -> None:
+        async with self.session.delete(self.path(crd_kind, name, namespace)) as response:
             assert response.status < 300, await response.text()
 
-    async def status(self, crd_kind: str, name: str) -> dict[str, Any]:
-        body = await self.get(crd_kind, name)
+    async def status(self, crd_kind: str, name: str, namespace: str = "default") -> dict[str, Any]:
+        body = await self.get(crd_kind, name, namespace)
         return (body or {}).get("status") or {}
 
     def events(self) -> list[dict[str, Any]]:
@@ -104,7 +106,7 @@ async def kube():
 
 
 @contextlib.asynccontextmanager
-async def running_operator(url: str, config: OperatorConfig):
+async def running_operator(url: str, config: OperatorConfig, namespaces: tuple[str, ...] = ("default",)):
     """kopf in its own thread and event loop, logged in to kmock; stopped through kopf's stop flag."""
     registry = build_registry(config, kopf.OperatorRegistry())
 
@@ -120,7 +122,7 @@ async def running_operator(url: str, config: OperatorConfig):
     def main() -> None:
         try:
             asyncio.run(kopf.operator(registry=registry, settings=settings, standalone=True,
-                                      namespaces=["default"], stop_flag=stop, ready_flag=ready))
+                                      namespaces=list(namespaces), stop_flag=stop, ready_flag=ready))
         except BaseException as exc:  # surfaced by the test below
             errors.append(exc)
 
@@ -137,5 +139,5 @@ async def running_operator(url: str, config: OperatorConfig):
 
 @pytest.fixture
 def run_operator():
-    """The operator as an async context manager: `async with run_operator(url, config): ...`."""
+    """The operator as an async context manager: `async with run_operator(url, config[, namespaces]): ...`."""
     return running_operator
