@@ -370,10 +370,16 @@ class Controller:
                 or time.monotonic() - self._last_full_read >= self.config.full_resync_period)
         if not full and not self._resync_due:
             return self.informer.plan(engine, desired)
+        due, started = (self._full_read_due, self._resync_due), time.monotonic()
         self._full_read_due = self._resync_due = False
+        try:
+            plan, missed = self.informer.resync(engine, desired, compare=streaming, warm=not full)
+        except Exception:
+            # The read failed: the resync is still owed (a request made meanwhile stands too).
+            self._full_read_due, self._resync_due = self._full_read_due or due[0], self._resync_due or due[1]
+            raise
         if full:
-            self._last_full_read = time.monotonic()
-        plan, missed = self.informer.resync(engine, desired, compare=streaming, warm=not full)
+            self._last_full_read = started
         if missed:
             self.metrics.missed_events.inc(len(missed))
             log.warning("resync found drift the event stream had not shown", extra={"resources": missed})
