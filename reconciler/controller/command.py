@@ -38,6 +38,17 @@ def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0,
         on_resume=controller.resume, admin_token=admin_token)
 
 
+def _refuse_exposed_control(listen: str, admin_token: str | None) -> None:
+    """Fail before anything starts when /suspend and /resume would be open to the network."""
+    from .http import loopback_only
+
+    host, _port = _listen(listen)
+    if not admin_token and not loopback_only(host):
+        raise click.UsageError(
+            f"--listen {listen} is reachable from other machines, and POST /suspend and /resume would accept "
+            "anyone: set --admin-token (or ECS_RECONCILER_ADMIN_TOKEN), or listen on 127.0.0.1")
+
+
 @click.command("run")
 @click.option("--source", required=True, help="A manifests directory, or a git URL[#branch][:path].")
 @click.option("--poll-interval", default=30.0, show_default=True, help="Seconds between git fetches.")
@@ -55,7 +66,8 @@ def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0,
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT for probes, metrics, status, webhook.")
 @click.option("--webhook-secret", envvar="ECS_RECONCILER_WEBHOOK_SECRET",
               help="HMAC secret of the git push webhook (POST /hooks/git); without it the route is off.")
-@click.option("--admin-token", envvar="ECS_RECONCILER_ADMIN_TOKEN", help="Bearer token required by /suspend and /resume.")
+@click.option("--admin-token", envvar="ECS_RECONCILER_ADMIN_TOKEN",
+              help="Bearer token required by /suspend and /resume; needed unless --listen is a loopback address.")
 @click.option("--once", is_flag=True, help="Run one pass (fetch, plan, apply) and exit: 0 if it succeeded, else 1.")
 @click.option("--state-file", type=click.Path(), help="Remember applied specs across restarts (sync vs drift).")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
@@ -81,6 +93,8 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
     default = root.get_parameter_source("log_level") == click.core.ParameterSource.DEFAULT
     logging_json.configure(logging.INFO if default else getattr(logging, chosen.upper()))
 
+    if not once:
+        _refuse_exposed_control(listen, admin_token)
     config = ControllerConfig(source=source, poll_interval=poll_interval, resync_period=resync_period,
                               full_resync_period=full_resync_period, events_queue=events_queue,
                               self_heal=self_heal, prune=prune, dry_run=dry_run, concurrency=concurrency,

@@ -9,8 +9,10 @@ Content-Length *before* reading, so a large upload costs no memory.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
@@ -21,7 +23,8 @@ from typing import Callable
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from reconciler.controller.webhook import MAX_BODY, SIGNATURE_HEADER, parse_push, verify_signature
+from reconciler.controller.webhook import (MAX_BODY, SIGNATURE_HEADER, ReplayGuard, parse_push, push_time,
+                                           verify_signature)
 
 log = logging.getLogger(__name__)
 
@@ -205,13 +208,20 @@ def status_handler(get_status: Callable[[], object]) -> Handler:
     return lambda _req: json_response(HTTPStatus.OK, get_status())
 
 
-def git_hook_handler(secret: bytes, trigger: Callable[[str, str], object]) -> Handler:
-    """Verified push deliveries call ``trigger(ref, sha)``; pings are acknowledged, others ignored."""
+def git_hook_handler(secret: bytes, trigger: Callable[[str, str], object],
+                     guard: ReplayGuard | None = None) -> Handler:
+    """Verified push deliveries call ``trigger(ref, sha)``; pings are acknowledged, others ignored.
+    A verified delivery seen before, or a push outside the guard's time window, is refused (409)."""
+    guard = guard if guard is not None else ReplayGuard()
 
     def handle(req: Request) -> Response:
         if not verify_signature(secret, req.body, req.headers.get(SIGNATURE_HEADER.lower()), max_body=len(req.body)):
             return json_response(HTTPStatus.UNAUTHORIZED, {"error": "missing or invalid signature"})
         event = req.headers.get("x-github-event", "push")
+        refused = guard.admit(req.headers, req.body, push_time(req.body) if event == "push" else None)
+        if refused:
+            log.warning("webhook delivery refused: %s", refused)
+            return json_response(HTTPStatus.CONFLICT, {"error": refused})
         if event == "ping":
             return json_response(HTTPStatus.OK, {"pong": True})
         if event != "push":
@@ -223,6 +233,22 @@ def git_hook_handler(secret: bytes, trigger: Callable[[str, str], object]) -> Ha
         return json_response(HTTPStatus.ACCEPTED, {"ref": push[0], "after": push[1]})
 
     return handle
+
+
+def loopback_only(host: str) -> bool:
+    """True when ``host`` names only loopback addresses: nobody off this machine can connect.
+    An empty host or 0.0.0.0 means every interface; a name that does not resolve is not trusted."""
+    if not host:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+class ExposedWithoutToken(ValueError):
+    """Control routes on a port others can reach, with no token to guard them."""
 
 
 def action_handler(action: Callable[[], object], *, token: str | None = None) -> Handler:
@@ -252,8 +278,21 @@ def controller_server(
     on_resume: Callable[[], object] | None = None,
     admin_token: str | None = None,
     max_body: int = MAX_BODY,
+    replay_guard: ReplayGuard | None = None,
 ) -> ControllerHTTPServer:
-    """The standard route set; routes whose callable is not given are simply absent."""
+    """The standard route set; routes whose callable is not given are simply absent.
+
+    /suspend and /resume need ``admin_token`` unless ``host`` is loopback only: the same port takes
+    webhooks from the git host, so it is reachable from outside. Without a token on such a host
+    the server refuses to start (`ExposedWithoutToken`), before anything is bound."""
+    if on_push is not None and not webhook_secret:
+        raise ValueError("a git webhook needs a secret; unsigned deliveries are never accepted")
+    admin_token = admin_token or None
+    if (on_suspend or on_resume) and admin_token is None and not loopback_only(host):
+        raise ExposedWithoutToken(
+            f"refusing to listen on {host or '0.0.0.0'!r} without an admin token: POST /suspend and /resume "
+            "would accept anyone who can reach the port. Set --admin-token (or ECS_RECONCILER_ADMIN_TOKEN), "
+            "or listen on 127.0.0.1")
     server = ControllerHTTPServer(host, port)
     server.route("GET", "/healthz", health_handler())
     server.route("GET", "/readyz", ready_handler(ready or (lambda: True)))
@@ -262,9 +301,7 @@ def controller_server(
     if status is not None:
         server.route("GET", "/status", status_handler(status))
     if on_push is not None:
-        if not webhook_secret:
-            raise ValueError("a git webhook needs a secret; unsigned deliveries are never accepted")
-        server.route("POST", "/hooks/git", git_hook_handler(webhook_secret, on_push), max_body=max_body)
+        server.route("POST", "/hooks/git", git_hook_handler(webhook_secret, on_push, replay_guard), max_body=max_body)
     if on_suspend is not None:
         server.route("POST", "/suspend", action_handler(on_suspend, token=admin_token), max_body=4096)
     if on_resume is not None:

@@ -101,6 +101,7 @@ class Controller:
         self._stop = threading.Event()
         self._reconcile_lock = threading.Lock()
         self._state_lock = threading.Lock()
+        self._source_lock = threading.RLock()  # one source load at a time
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
         self._own_workdir: str | None = None
@@ -237,7 +238,13 @@ class Controller:
     # -- source ----------------------------------------------------------------------------------------
 
     def refresh_source(self) -> bool:
-        """Read the source; on a new valid revision swap the desired state. True if it changed."""
+        """Read the source; on a new valid revision swap the desired state. True if it changed.
+        Loads take turns (watcher, resync timer, `sync_once`), and a directory is hashed inside
+        the turn: the load that runs last read the files last, so an older one never wins."""
+        with self._source_lock:
+            return self._read_source()
+
+    def _read_source(self) -> bool:
         if self.git is not None:
             snap = self.git.poll()
             if snap is None:
@@ -275,8 +282,15 @@ class Controller:
 
     def _on_source_change(self, snap: Any) -> None:
         """A watcher saw a new revision (git commit or directory content hash)."""
-        if snap.revision != self._seen_revision:
-            self._load(snap.revision, Path(snap.path))
+        if self.directory is not None:
+            try:
+                self.refresh_source()  # hashed again in turn: the watcher's snapshot may be old by now
+            except OSError as exc:
+                self._source_failed(str(exc))
+        else:
+            with self._source_lock:
+                if snap.revision != self._seen_revision:
+                    self._load(snap.revision, Path(snap.path))
         self.trigger()
 
     def request_resync(self, full: bool = False) -> None:
@@ -394,10 +408,16 @@ class Controller:
                 or time.monotonic() - self._last_full_read >= self.config.full_resync_period)
         if not full and not self._resync_due:
             return self.informer.plan(engine, desired)
+        due, started = (self._full_read_due, self._resync_due), time.monotonic()
         self._full_read_due = self._resync_due = False
+        try:
+            plan, missed = self.informer.resync(engine, desired, compare=streaming, warm=not full)
+        except Exception:
+            # The read failed: the resync is still owed (a request made meanwhile stands too).
+            self._full_read_due, self._resync_due = self._full_read_due or due[0], self._resync_due or due[1]
+            raise
         if full:
-            self._last_full_read = time.monotonic()
-        plan, missed = self.informer.resync(engine, desired, compare=streaming, warm=not full)
+            self._last_full_read = started
         if missed:
             self.metrics.missed_events.inc(len(missed))
             log.warning("resync found drift the event stream had not shown", extra={"resources": missed})

@@ -66,7 +66,7 @@ class ControllerMetrics:
                                           ["kind"], registry=r)
         self.drift_healed = PromCounter("ecs_reconciler_drift_healed", "Out-of-band drift reverted", ["kind"], registry=r)
         self.missed_events = PromCounter("ecs_reconciler_missed_events",
-                                         "Resources whose drift a full resync found but the event stream had not shown",
+                                         "Resources whose drift a resync found but the event stream had not shown",
                                          registry=r)
         self.perpetual_diffs = PromCounter("ecs_reconciler_perpetual_diffs",
                                            "Resources whose writes stopped: applied with the same diff too many times",

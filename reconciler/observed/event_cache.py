@@ -5,32 +5,40 @@ it". Keeping the highest order seen per versioned resource makes delivery order 
 irrelevant: whatever permutation SQS delivers, the cache ends with the newest event of each
 resource, and an older or repeated event changes nothing (it is counted as stale or duplicate).
 
-A periodic full re-read (`resync`) is the safety net for events that never arrived: it compares the
-fresh snapshot with the values the cache held and counts every difference as a missed event.
+The history is bounded by size and age: every API call CloudTrail reports, related to us or not,
+is a resource of its own, so an unbounded history grows for as long as the process runs. Ordering
+only has to hold over the time SQS takes to deliver a message late or twice (minutes); a history
+forgotten after that costs at most one extra re-read, when a late copy of a forgotten event
+applies again. Events that never arrived are the informer's resync's business (observed/informer.py).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
-from typing import Any, Hashable, Iterable, Literal
+from typing import Callable, Hashable, Iterable, Literal
+
+from cachetools import TTLCache
 
 from reconciler.observed.events import ParsedEvent, Rejected
 
 Outcome = Literal["applied", "duplicate", "stale"]
-COUNTERS = ("received", "applied", "duplicate", "stale", "unknown", "malformed", "unknown_fields", "missed_events")
+COUNTERS = ("received", "applied", "duplicate", "stale", "unknown", "malformed", "unknown_fields")
+
+MAX_RESOURCES = 10_000  # resources remembered; past this the least recently used are forgotten first
+MAX_AGE = 3600.0  # seconds a resource's newest event is kept after it arrived
 
 
 class EventCache:
-    """Thread-safe: the consumer thread applies events while the controller drains and resyncs."""
+    """Thread-safe: the consumer thread applies events while the controller drains."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_resources: int = MAX_RESOURCES, max_age: float = MAX_AGE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.RLock()
-        self._latest: dict[str, ParsedEvent] = {}
+        self._latest: TTLCache[str, ParsedEvent] = TTLCache(maxsize=max_resources, ttl=max_age, timer=clock)
         self._dirty: set[Hashable] = set()
-        self._observed: dict[Hashable, Any] = {}
         self._counters: Counter = Counter({name: 0 for name in COUNTERS})
-        self._synced = False
 
     def apply(self, event: ParsedEvent) -> Outcome:
         """Keep `event` if it is newer than anything seen for its resource, and mark what it affects."""
@@ -61,9 +69,17 @@ class EventCache:
             return self._latest.get(resource)
 
     def state(self) -> dict[str, ParsedEvent]:
-        """Newest event per versioned resource (a copy)."""
+        """Newest event per versioned resource still remembered (a copy)."""
         with self._lock:
+            self._latest.expire()
             return dict(self._latest)
+
+    @property
+    def size(self) -> int:
+        """Resources whose newest event is remembered (not `__len__`: an empty cache is still a cache)."""
+        with self._lock:
+            self._latest.expire()
+            return len(self._latest)
 
     def forget(self, resource: str) -> None:
         """Drop a resource's history (e.g. a task long stopped); a later event for it applies again."""
@@ -85,31 +101,6 @@ class EventCache:
         with self._lock:
             keys, self._dirty = self._dirty, set()
             return keys
-
-    def observe(self, key: Hashable, value: Any) -> None:
-        """Record a single re-read, so the next resync counts only what the event stream missed."""
-        with self._lock:
-            self._observed[key] = value
-
-    def observed(self) -> dict:
-        with self._lock:
-            return dict(self._observed)
-
-    def resync(self, observed_snapshot: dict[Hashable, Any]) -> list:
-        """Replace the snapshot after a full re-read; return keys whose value changed unannounced.
-
-        Added, removed and changed keys all count. The very first resync only establishes the
-        baseline: everything differs from an empty cache, but nothing was missed yet.
-        """
-        with self._lock:
-            old, first = self._observed, not self._synced
-            changed = [k for k in old.keys() | observed_snapshot.keys()
-                       if k not in old or k not in observed_snapshot or old[k] != observed_snapshot[k]]
-            self._observed = dict(observed_snapshot)
-            self._synced = True
-            if not first:
-                self._counters["missed_events"] += len(changed)
-            return sorted(changed, key=repr)
 
     def counters(self) -> dict[str, int]:
         with self._lock:

@@ -95,15 +95,20 @@ class Informer:
         """A read and plan of everything: full, or with `warm` a re-read of every service and cluster
         on top of the incremental path (a full read when there is nothing to build on). With
         `compare`, also returns the resources whose pending change the incremental path would not
-        have shown (drift the event stream missed)."""
+        have shown (drift the event stream missed). If a read fails, what was marked stays marked."""
         incremental, just_read = self._incremental(engine, desired) if compare or warm else (None, set())
         seen = {a.label for a in incremental.pending} if incremental is not None and compare else None
         if warm and incremental is not None:
             keys = {r.key for r in desired.of_kind("Service") + desired.of_kind("Cluster")} - just_read
             self.refreshed = self.refreshed + engine.reader.refresh(self.state, desired, keys, scaling=False)
         else:
-            self._take()
-            self.state = engine.observe(desired)
+            taken = self._take()
+            try:
+                self.state = engine.observe(desired)
+            except BaseException:
+                self.mark(taken)  # the state is the old one still: what was marked must be read again
+                raise
+            self.last_plan = None  # a new state, no plan of it yet: if planning fails, read in full again
             self.refreshed = len(desired)
         self.desired = desired
         plan = engine.plan(desired, self.state)
@@ -125,9 +130,19 @@ class Informer:
         if any(r.key not in previous for r in desired.resources):
             return None, set()
         edited = changed_keys(self.desired, desired)
-        keys = self._take() | edited
+        taken = self._take()
+        try:
+            return self._replan(engine, desired, taken | edited, previous)
+        except BaseException:
+            # Nothing read (or planned) this time counts: the marks wait for the next plan, and the
+            # manifest edits stay edits because `self.desired` still holds the previous manifests.
+            self.mark(taken)
+            raise
+
+    def _replan(self, engine: Engine, desired: DesiredState, keys: set[tuple],
+                previous: dict) -> tuple[Plan, set[tuple[str, str]]]:
+        """Re-read `keys`, plan what they affect, carry the rest of `previous` over."""
         self.refreshed = engine.reader.refresh(self.state, desired, keys)
-        self.desired = desired
         affected = with_dependents(desired, {(k[0], k[-1]) for k in keys})
         needed: list[Located] = []
         for r in desired.resources:
@@ -142,5 +157,6 @@ class Informer:
                         needed.append(item)
         self.replanned = len(needed)
         fresh = {a.key: a for a in engine.plan(DesiredState(needed), self.state).actions} if needed else {}
+        self.desired = desired
         self.last_plan = Plan([fresh.get(r.key) or previous[r.key] for r in desired.resources])
         return self.last_plan, {(k[0], k[-1]) for k in keys}

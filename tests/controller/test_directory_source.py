@@ -80,3 +80,59 @@ def test_watch_reports_content_changes_once_per_burst(tree, force_polling):
         stop.set()
         worker.join(10)
     assert not worker.is_alive()
+
+
+# --- two threads loading one directory (the watcher and the resync timer) ---
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import reconciler.controller.loop as loop  # noqa: E402
+from reconciler.aws import AwsSettings, CallLog, Clients  # noqa: E402
+from reconciler.controller.loop import Controller, ControllerConfig  # noqa: E402
+
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+
+
+def _image(controller: Controller) -> str:
+    return controller.desired.get("TaskDefinition", "shop-web").manifest.spec.containerDefinitions[0].image
+
+
+def test_a_slow_load_of_older_files_never_overwrites_a_newer_one(tmp_path, monkeypatch):
+    """The resync timer starts loading the directory, the files change, and the watcher loads the new
+    ones while the first load is still running. Whatever the interleaving, the newest files win,
+    and stay in force (nothing later reads the directory as 'unchanged' under an old state)."""
+    source = tmp_path / "manifests"
+    source.mkdir()
+    for name in ("cluster.yaml", "web.yaml"):
+        shutil.copy(MANIFESTS / name, source / name)
+    controller = Controller(Clients(AwsSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9"), CallLog()),
+                            ControllerConfig(source=str(source), workdir=str(tmp_path / "work")))
+
+    real_load, first_read, release = loop.load_manifests, threading.Event(), threading.Event()
+
+    def load_manifests(paths):
+        desired = real_load(paths)  # the real loader; only the first call is made to finish late
+        if not first_read.is_set():
+            first_read.set()
+            release.wait(10)
+        return desired
+
+    monkeypatch.setattr(loop, "load_manifests", load_manifests)
+    older = threading.Thread(target=controller.refresh_source, name="resync")
+    older.start()
+    assert first_read.wait(10)
+    web = source / "web.yaml"
+    web.write_text(web.read_text().replace("nginx/nginx:1.27", "nginx/nginx:1.28"))
+    newer = threading.Thread(target=controller._on_source_change,
+                             args=(controller.directory.snapshot(),), name="directory-source")
+    newer.start()
+    newer.join(0.5)  # let the watcher's load finish first where nothing holds it back
+    release.set()
+    older.join(10)
+    newer.join(10)
+    revision = controller.directory.snapshot().revision
+    assert (controller.revision, _image(controller)) == (revision, "public.ecr.aws/nginx/nginx:1.28")
+    controller.refresh_source()
+    assert (controller.revision, _image(controller)) == (revision, "public.ecr.aws/nginx/nginx:1.28")
+    controller.stop()

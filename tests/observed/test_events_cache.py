@@ -1,15 +1,17 @@
-"""EventCache: ordering per resource, duplicates, dirty keys, resync and thread safety."""
+"""EventCache: ordering per resource, duplicates, dirty keys, bounded history and thread safety."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.observed.event_cache import EventCache
-from reconciler.observed.events import ParsedEvent, Rejected
+from reconciler.observed.event_cache import MAX_RESOURCES, EventCache
+from reconciler.observed.events import ParsedEvent, Rejected, parse_message
+from test_events_samples import api_call
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -73,18 +75,47 @@ def test_rejected_messages_are_counted_by_category():
     assert (counters["received"], counters["malformed"], counters["unknown"], counters["applied"]) == (3, 1, 2, 0)
 
 
-def test_resync_first_is_baseline_then_counts_missed_events():
+def unrelated_call(n: int) -> ParsedEvent:
+    """A CloudTrail RunTask call, as the stream delivers for every task anyone starts: a resource of its own."""
+    result = parse_message(json.dumps(api_call("ecs.amazonaws.com", "RunTask", {"cluster": "batch", "taskDefinition": "job:1"},
+                                               f"2024-03-01T10:{n // 60 % 60:02d}:{n % 60:02d}Z", f"call-{n}")))
+    assert isinstance(result, ParsedEvent) and result.affects == frozenset(), result
+    return result
+
+
+def test_unrelated_api_calls_do_not_grow_the_history_without_bound():
     cache = EventCache()
-    web, api, db = ("Service", "prod", "web"), ("Service", "prod", "api"), ("Cluster", "prod")
-    assert cache.resync({web: {"desiredCount": 2}, db: {"status": "ACTIVE"}}) == sorted([web, db], key=repr)
-    assert cache.counters()["missed_events"] == 0
-    cache.observe(web, {"desiredCount": 3})  # seen through an event-triggered re-read: not missed
-    changed = cache.resync({web: {"desiredCount": 3}, api: {"desiredCount": 1}})
-    assert changed == sorted([api, db], key=repr)  # api appeared, db vanished, unannounced
-    assert cache.counters()["missed_events"] == 2
-    assert cache.observed() == {web: {"desiredCount": 3}, api: {"desiredCount": 1}}
-    assert cache.resync(cache.observed()) == []
-    assert cache.counters()["missed_events"] == 2
+    for n in range(MAX_RESOURCES + 2_000):
+        assert cache.apply(unrelated_call(n)) == "applied"
+    assert len(cache.state()) == MAX_RESOURCES
+    assert cache.dirty == set()
+    # The newest resources are the ones kept: a redelivered recent event is still a duplicate.
+    assert cache.apply(unrelated_call(MAX_RESOURCES + 1_999)) == "duplicate"
+
+
+def test_a_resource_touched_again_stays_while_idle_ones_are_forgotten():
+    cache = EventCache(max_resources=3)
+    cache.apply(task_event(1, 1, service="web"))
+    for n in range(2, 6):
+        cache.apply(task_event(n, 1, service="api"))
+        assert cache.apply(task_event(1, n, service="web")) == "applied"  # task 1 keeps changing
+    assert cache.size == 3
+    assert cache.latest("task:arn:task/prod/1").version == 5
+    assert cache.latest("task:arn:task/prod/2") is None
+
+
+def test_history_is_forgotten_after_max_age_and_a_late_copy_only_marks_again():
+    now = [1000.0]
+    cache = EventCache(max_age=60, clock=lambda: now[0])
+    cache.apply(task_event(1, 3))
+    cache.drain_dirty()
+    now[0] += 30
+    assert cache.apply(task_event(1, 2)) == "stale"  # within the window: ordering holds
+    now[0] += 31
+    assert cache.size == 0 and cache.state() == {}
+    # Past the window the late copy applies again: one extra re-read, never a lost one.
+    assert cache.apply(task_event(1, 2)) == "applied"
+    assert cache.drain_dirty() == {("Service", "prod", "web")}
 
 
 @st.composite
