@@ -62,11 +62,15 @@ def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0,
 @click.option("--flap-limit", default=DEFAULT_LIMIT, show_default=True,
               help="Stop writing a resource applied this many times in a row with the same diff that the next plan "
                    "still shows (a perpetual diff); 0: never stop.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Before each apply, run the verify checks on what it writes; a resource that fails is not applied.")
+@click.option("--tfstate", multiple=True,
+              help="Terraform state for ${tfstate:...} references: FILE or s3://bucket/key (repeatable).")
 @click.pass_obj
 def run(state, source: str, poll_interval: float, resync_period: float, full_resync_period: float,
         events_queue: str | None, self_heal: bool, prune: bool, dry_run: bool, concurrency: int, listen: str,
         webhook_secret: str | None, admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None,
-        rollout_timeout: float, flap_limit: int) -> None:
+        rollout_timeout: float, flap_limit: int, verify: bool, tfstate: tuple[str, ...]) -> None:
     """Run the GitOps controller: keep ECS converged to a directory or a git branch."""
     from . import logging_json
 
@@ -80,7 +84,8 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
                               full_resync_period=full_resync_period, events_queue=events_queue,
                               self_heal=self_heal, prune=prune, dry_run=dry_run, concurrency=concurrency,
                               instance=state.instance, state_file=state_file, cache_dir=cache_dir,
-                              rollout_timeout=rollout_timeout, flap_limit=flap_limit)
+                              rollout_timeout=rollout_timeout, flap_limit=flap_limit, verify=verify,
+                              tfstate=tuple(tfstate))
     controller = Controller(state.clients(), config)
     if once:
         try:
