@@ -19,6 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import __version__
 from .aws import AwsSettings, Clients
 from .desired.loader import DesiredState, load_manifests
+from .desired.lookups import Lookups
+from .desired.substitution import Substitution
 from .engine import Engine, EngineOptions
 from .errors import InvalidManifests, ReconcileError
 from .observed.revisions import RevisionCache
@@ -58,9 +60,12 @@ def fail(message: str) -> None:
     raise SystemExit(EXIT_ERROR)
 
 
-def load_or_fail(paths: tuple[str, ...]) -> DesiredState:
+def load_or_fail(paths: tuple[str, ...], state: Context | None = None, tfstate: tuple[str, ...] = ()) -> DesiredState:
+    """Load (kustomize rendering and `${...}` references included) or print every error and exit 1.
+    AWS is read only for references that need it (ssm, cfn, a Terraform state in S3)."""
+    clients = state.clients if state is not None else None
     try:
-        desired = load_manifests(paths)
+        desired = load_manifests(paths, Substitution(Lookups(clients, tfstate)))
     except InvalidManifests as exc:
         for error in exc.errors:
             click.echo(click.style("error: ", fg="red", bold=True) + str(error), err=True)
@@ -105,11 +110,17 @@ def cli(ctx: click.Context, region: str | None, endpoint_url: str | None, local:
     ctx.call_on_close(state.stack.close)
 
 
+TFSTATE_HELP = "Terraform state for ${tfstate:...} references: FILE or s3://bucket/key (repeatable; first match wins)."
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-def validate(paths: tuple[str, ...]) -> None:
-    """Validate manifests offline: schema, references, duplicates. No AWS call."""
-    desired = load_or_fail(paths)
+@click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
+@click.pass_obj
+def validate(state: Context, paths: tuple[str, ...], tfstate: tuple[str, ...]) -> None:
+    """Validate manifests: schema, references, duplicates. No AWS call, unless a manifest takes a
+    value from AWS (${ssm:...}, ${cfn:...}, a Terraform state in S3)."""
+    desired = load_or_fail(paths, state, tfstate)
     click.echo(f"{len(desired)} manifests valid.")
 
 
@@ -127,20 +138,40 @@ def _engine(state: Context, prune: bool = False, allow_replace: bool = False, ca
 @click.option("--show-sensitive", is_flag=True, help="Show values of sensitive-looking environment variables.")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
+@click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
+@click.option("--show-origins", is_flag=True, help="Also show where each ${...} value came from.")
+@click.option("--verify", "run_verify", is_flag=True, help="Also run the `verify` checks; exit 1 when one fails.")
 @click.pass_obj
 def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode: bool, prune: bool,
-         show_sensitive: bool, no_color: bool, cache_dir: str | None) -> None:
+         show_sensitive: bool, no_color: bool, cache_dir: str | None, tfstate: tuple[str, ...], show_origins: bool,
+         run_verify: bool) -> None:
     """Show what apply would change (a dry run)."""
-    desired = load_or_fail(paths)
+    from .verify import verify
+    from .verify.command import render_report
+
+    desired = load_or_fail(paths, state, tfstate)
+    color = not no_color and sys.stdout.isatty()
     with aws_errors():
+        report = verify(desired, state.clients()) if run_verify else None
         result = _engine(state, prune=prune, cache_dir=cache_dir).plan(desired)
     if output == "json":
-        click.echo(render_json(result, show_sensitive))
-    elif output == "markdown":
-        click.echo(render_markdown(result, show_sensitive))
+        doc = json.loads(render_json(result, show_sensitive))
+        if show_origins:
+            doc["origins"] = [o.document() for o in desired.origins]
+        if report is not None:
+            doc["verify"] = report.document()
+        click.echo(json.dumps(doc, indent=2))
     else:
-        click.echo(render_text(result, color=not no_color and sys.stdout.isatty(), show_sensitive=show_sensitive))
-    if result.conflicts:
+        if report is not None:
+            click.echo(render_report(report, color=color) + "\n")
+        text = (render_markdown(result, show_sensitive) if output == "markdown"
+                else render_text(result, color=color, show_sensitive=show_sensitive))
+        click.echo(text)
+        if show_origins:
+            click.echo("\nValues from elsewhere:" if desired.origins else "\nNo values from elsewhere.")
+            for origin in desired.origins:
+                click.echo(f"  {origin}")
+    if result.conflicts or (report is not None and report.failed):
         raise SystemExit(EXIT_ERROR)
     if detailed_exitcode and result.has_changes:
         raise SystemExit(EXIT_CHANGES)
@@ -158,14 +189,15 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 @click.option("--revision", help="Record this source revision (e.g. a git commit) in the ecs-reconciler.io/revision tag.")
 @click.option("--events-queue", envvar="ECS_RECONCILER_EVENTS_QUEUE",
               help="Follow rollouts through this event-stream queue (see `events setup`); polling is the fallback.")
+@click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
 @click.pass_obj
 def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: bool, timeout: float,
           allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None,
-          events_queue: str | None) -> None:
+          events_queue: str | None, tfstate: tuple[str, ...]) -> None:
     """Converge AWS to the manifests."""
     from .report.progress import RolloutProgress
 
-    desired = load_or_fail(paths)
+    desired = load_or_fail(paths, state, tfstate)
     with aws_errors():
         engine = _engine(state, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir, revision=revision)
         result = engine.plan(desired)
@@ -226,6 +258,9 @@ cli.add_command(_events_command)
 
 from .iam_policy import iam_policy as _iam_policy_command  # noqa: E402
 cli.add_command(_iam_policy_command)
+
+from .verify.command import verify_command as _verify_command  # noqa: E402
+cli.add_command(_verify_command)
 
 
 def main() -> None:

@@ -30,6 +30,8 @@ from typing import Any
 from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import Clients
 from ..desired.loader import DesiredState, load_manifests
+from ..desired.lookups import Lookups
+from ..desired.substitution import Substitution
 from ..diff.rules import family_revision
 from ..engine import Engine, EngineOptions
 from ..errors import InvalidManifests
@@ -40,6 +42,7 @@ from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
 from ..report.render import masked_changes
 from ..sources.directory import DirectorySource
+from ..verify.preflight import Preflight
 from ..sources.git import GitSource, GitSourceError, redact_url
 from .metrics import ControllerMetrics
 from .status import ResourceStatus, StatusBoard
@@ -73,6 +76,8 @@ class ControllerConfig:
     backoff_cap: float = 300.0
     flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the resource is held (0: never)
     allow_replace: bool = False  # apply replaces (delete and create); otherwise they wait as needs-replace
+    verify: bool = True  # run the verify checks on what an apply will write; failing resources are held
+    tfstate: tuple[str, ...] = ()  # Terraform states for ${tfstate:...} references
 
 
 def is_directory_source(spec: str) -> bool:
@@ -123,6 +128,7 @@ class Controller:
         self.desired: DesiredState | None = None
         self.revision: str | None = None
         self._manifest_dir: Path | None = None
+        self._manifest_source: tuple[str, Path] | None = None  # what _load read last
         self._seen_revision: str | None = None
         self._http_suspended = False
         self._ready = False
@@ -131,6 +137,9 @@ class Controller:
         # revision ("family:N") of that deployment, once a describe has shown it.
         self._rollouts: dict[tuple[str, str], str | None] = {}
         self.flap_guard = FlapGuard(config.flap_limit)
+        # Values of ${...} references, each looked up once per resync period.
+        self.lookups = Lookups(lambda: clients, config.tfstate, ttl=config.resync_period)
+        self.preflight = Preflight(ttl=config.resync_period)
         # Observed state between full reads. With an event stream, a reconcile re-reads only what
         # events (and our own writes) touched; the resync timer asks for a warm resync (every service
         # and cluster), and a full read comes at start and every full resync period. Without a
@@ -256,13 +265,14 @@ class Controller:
         return self._load(snap.revision, snap.path)
 
     def _load(self, revision: str, path: Path) -> bool:
+        self._manifest_source = (revision, path)
         self._seen_revision = revision
         self.status.update(fetched_revision=revision)
         try:
-            desired = load_manifests([str(path)])
+            desired = load_manifests([str(path)], Substitution(self.lookups))
         except InvalidManifests as exc:
             self._manifest_dir = path if path.is_dir() else path.parent
-            errors = [_safe_error(str(e).replace(str(path) + "/", ""), e.path) for e in exc.errors]
+            errors = [_safe_error(self._relative(str(e), path), e.path) for e in exc.errors]
             self.metrics.source_errors.inc()
             self._source_failed(f"revision {revision[:12]} rejected: " + "; ".join(errors))
             return False
@@ -275,6 +285,14 @@ class Controller:
                         extra={"revision": revision})
         log.info("loaded revision", extra={"revision": revision, "resources": len(desired)})
         return True
+
+    def _relative(self, message: str, path: Path) -> str:
+        """Paths in `message` relative to the manifests, or to the checkout for a base outside them."""
+        message = message.replace(str(path) + "/", "")
+        if self.git is not None and self.git.path:
+            root = path.parents[len(Path(self.git.path).parts) - 1]
+            message = message.replace(str(root) + "/", "")
+        return message
 
     def _source_failed(self, message: str) -> None:
         self.status.update(source_error=message)
@@ -302,6 +320,9 @@ class Controller:
     def _resync_loop(self) -> None:
         while not self._stop.wait(self.config.resync_period):
             self.request_resync()
+            if self.desired is not None and self.desired.uses_references and self._manifest_source is not None:
+                # Values from elsewhere may have changed without a commit: substitute again.
+                self._load(*self._manifest_source)
             if self.directory is not None:
                 try:
                     self.refresh_source()
@@ -378,8 +399,12 @@ class Controller:
                 self.metrics.drift_detected.labels(kind=action.kind).inc()
         failed: dict[tuple[str, str], str] = {}
         done: set[tuple[str, str]] = set()
+        if chosen and self.config.verify:
+            failed = self._preflight(desired, chosen)
+            chosen = [a for a in chosen if a.key not in failed]
         if chosen:
-            failed, done = self._apply(engine, plan, chosen, syncs)
+            apply_failed, done = self._apply(engine, plan, chosen, syncs)
+            failed.update(apply_failed)
             for action in chosen:
                 if action.key in done:
                     self.flap_guard.applied(action)
@@ -422,6 +447,16 @@ class Controller:
             self.metrics.missed_events.inc(len(missed))
             log.warning("resync found drift the event stream had not shown", extra={"resources": missed})
         return plan
+
+    def _preflight(self, desired: DesiredState, chosen: list[Action]) -> dict[tuple[str, str], str]:
+        """Verify what is about to be written; the resources that fail (and their dependents) are held."""
+        held, report = self.preflight.hold(desired, self.clients, chosen)
+        for key, why in held.items():
+            log.error("preflight held a resource", extra={"resource": "/".join(key), "error": why})
+        if report.unverified:
+            log.warning("preflight could not verify some checks",
+                        extra={"checks": [f"{c.resource} {c.path}: {c.message}" for c in report.unverified]})
+        return held
 
     def _sync_keys(self, plan: Plan) -> set[tuple[str, str]]:
         """Pending actions the source asked for, plus their dependents (new revision -> service)."""

@@ -2,6 +2,13 @@
 
 All problems are collected and raised together as `InvalidManifests`; nothing downstream (and so
 nothing in AWS) runs unless the whole set is valid.
+
+A directory that holds a kustomization.yaml is rendered by kustomize (`kustomized`) and only what
+the kustomization renders is loaded. A directory without one is read recursively, except that its
+subdirectories holding a kustomization.yaml (bases, overlays) are skipped with a warning: an overlay
+is loaded by naming its directory, so a repository with base/ and overlays/*/ never loads a
+manifest twice. `${kind:...}` references are substituted (`substitution`) in every document before
+it is validated.
 """
 
 from __future__ import annotations
@@ -20,20 +27,37 @@ from .published_forms import accept_published_forms, warning
 from .state import DesiredState, Located  # noqa: F401 (re-exported: most callers import them from here)
 from .yaml_source import YamlProblem, parse_documents
 from .references import check_references
+from .substitution import Substitution
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 
-def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError]) -> list[Path]:
+def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError],
+                   warnings: list[ManifestError] | None = None) -> list[Path]:
+    """The files and kustomization directories to load under `paths`, in a stable order."""
+    from ..sources.kustomize import KUSTOMIZATION_FILES, is_kustomization, kustomization_file
+
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if path.is_file() and kustomization_file(path.parent) == path:
+            path = path.parent  # naming a kustomization.yaml means its directory
+        if is_kustomization(path):
+            files.append(path)
+        elif path.is_dir():
+            nested = [d for d in sorted({p.parent for p in path.rglob("*") if p.name in KUSTOMIZATION_FILES})
+                      if d != path and not any(part.startswith(".") for part in d.relative_to(path).parts)]
             found = sorted(
                 p for p in path.rglob("*")
                 if p.suffix in MANIFEST_SUFFIXES and p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and not any(d in p.parents for d in nested)
             )
+            for directory in nested:
+                if warnings is not None and not any(d in directory.parents for d in nested):
+                    warnings.append(ManifestError(str(directory), None, None, None,
+                                                  "skipped: a kustomization (base or overlay) is loaded only when its "
+                                                  "directory is named"))
             if not found:
                 errors.append(ManifestError(str(path), None, None, None, "no manifest files (*.yaml, *.yml) found"))
             files.extend(found)
@@ -44,13 +68,24 @@ def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError]) -> 
     return files
 
 
-def load_manifests(paths: Iterable[str | Path]) -> DesiredState:
-    """Parse, validate and cross-check every manifest under `paths`; raise InvalidManifests on any error."""
+def load_manifests(paths: Iterable[str | Path], substitution: Substitution | None = None) -> DesiredState:
+    """Parse, validate and cross-check every manifest under `paths`; raise InvalidManifests on any error.
+    References are resolved through `substitution` (by default: the environment only)."""
+    from .kustomized import load_kustomization
+
+    paths = list(paths)
+    substitution = substitution if substitution is not None else Substitution()
     errors: list[ManifestError] = []
     warnings: list[ManifestError] = []
     located: list[Located] = []
-    for file in manifest_files(paths, errors):
-        located.extend(_load_file(file, errors, warnings))
+    for file in manifest_files(paths, errors, warnings):
+        if file.is_dir():
+            for doc in load_kustomization(file, str(file), errors):
+                item = _validate(doc.data, doc.node, doc.file, errors, warnings, substitution)
+                if item is not None:
+                    located.append(item)
+        else:
+            located.extend(_load_file(file, errors, warnings, substitution))
     if not located and not errors:
         errors.append(ManifestError(", ".join(map(str, paths)) or ".", None, None, None, "no manifests found"))
     seen: dict[tuple[str, str], Located] = {}
@@ -65,7 +100,7 @@ def load_manifests(paths: Iterable[str | Path]) -> DesiredState:
         else:
             seen[item.key] = item
     if not errors:
-        state = DesiredState(list(seen.values()), warnings)
+        state = DesiredState(list(seen.values()), warnings, list(substitution.origins), substitution.used)
         errors.extend(check_references(state))
         if not errors:
             return state
@@ -86,26 +121,38 @@ def load_text(text: str, file: str = "<input>") -> DesiredState:
     return state
 
 
-def _load_file(file: Path, errors: list[ManifestError], warnings: list[ManifestError]) -> list[Located]:
+def _load_file(file: Path, errors: list[ManifestError], warnings: list[ManifestError],
+               substitution: Substitution | None = None) -> list[Located]:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(ManifestError(str(file), None, None, None, f"cannot read: {exc}"))
         return []
-    return list(_load_documents(text, str(file), errors, warnings))
+    return list(_load_documents(text, str(file), errors, warnings, substitution))
 
 
 def _load_documents(text: str, file: str, errors: list[ManifestError],
-                    warnings: list[ManifestError]) -> Iterable[Located]:
+                    warnings: list[ManifestError], substitution: Substitution | None = None) -> Iterable[Located]:
     try:
         documents = parse_documents(text)
     except YamlProblem as exc:
         errors.append(ManifestError(file, exc.line, None, None, f"invalid YAML: {exc.message}"))
         return
     for document in documents:
-        item = validate_document(document.data, file, errors, document.node, warnings)
+        item = _validate(document.data, document.node, file, errors, warnings, substitution)
         if item is not None:
             yield item
+
+
+def _validate(data: Any, node: Any, file: str, errors: list[ManifestError], warnings: list[ManifestError],
+              substitution: Substitution | None) -> Located | None:
+    """Substitute references (a document whose references do not all resolve is not validated further),
+    then validate."""
+    if substitution is not None:
+        data, resolved = substitution.document(data, node, file, errors)
+        if not resolved:
+            return None
+    return validate_document(data, file, errors, node, warnings)
 
 
 def validate_document(document: Any, file: str, errors: list[ManifestError], node: Any = None,

@@ -9,6 +9,7 @@ from ..errors import ManifestError
 from .base import ManifestBase
 from .kinds import KIND_ORDER
 from .positions import line_of
+from .substitution import Origin
 
 
 @dataclass
@@ -39,6 +40,9 @@ class DesiredState:
     resources: list[Located]
     # What was accepted but not taken as written (output-only fields, empty enums, ...), located.
     warnings: list[ManifestError] = field(default_factory=list)
+    # Where each `${...}` value came from (plan --show-origins); empty when nothing was substituted.
+    origins: list[Origin] = field(default_factory=list)
+    uses_references: bool = False  # some value came from elsewhere, so it can change without a commit
 
     def __post_init__(self) -> None:
         self.resources.sort(key=lambda r: (KIND_ORDER[r.manifest.KIND], r.manifest.name))

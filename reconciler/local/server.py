@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from reconciler.local import fidelity, stable_ids
+from reconciler.local import example_dependencies, fidelity, stable_ids
 from reconciler.local.events import EventEmitter, api_call_event
 from reconciler.local.http_server import KeepAliveServer
 from reconciler.local.scheduler import Scheduler
@@ -150,6 +150,7 @@ class LocalEndpoint:
                 }
                 role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
             self._roles[name] = role["Arn"]
+        example_dependencies.seed(self.client)
 
     def network(self) -> dict[str, Any]:
         """{"vpcId", "subnets": [...], "securityGroups": [...]} of the seeded default VPC."""

@@ -230,11 +230,21 @@ class GitSource:
             tmp = self._snapshots / f".tmp-{commit}"
             shutil.rmtree(tmp, ignore_errors=True)
             (tmp / self.path).mkdir(parents=True)
-            self._extract(treeish, tmp / self.path)
+            if self.path and self._holds_kustomization(commit):
+                # An overlay builds on bases elsewhere in the repository (../../base): extract it all.
+                self._extract(f"{commit}^{{tree}}", tmp)
+            else:
+                self._extract(treeish, tmp / self.path)
             tmp.rename(target)
         meta = self._git("show", "-s", "--format=%an <%ae>%x00%B", commit)
         author, _, message = meta.partition("\x00")
         return Snapshot(commit=commit, path=manifests, message=message.strip(), author=author)
+
+    def _holds_kustomization(self, commit: str) -> bool:
+        from .kustomize import KUSTOMIZATION_FILES
+
+        return any(self._git("cat-file", "-t", f"{commit}:{self.path}/{name}", check=False) == "blob"
+                   for name in KUSTOMIZATION_FILES)
 
     def _extract(self, treeish: str, dest: Path) -> None:
         proc = self._run(["git", f"--git-dir={self._repo}", "archive", "--format=tar", treeish],

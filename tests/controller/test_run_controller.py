@@ -22,7 +22,7 @@ from reconciler.desired.loader import load_manifests
 from reconciler.engine import Engine
 from reconciler.ownership import REVISION, tag_list_to_dict
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "base"
 IDENT = ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false",
          "-c", "init.defaultBranch=main"]
 SECRET = "hook-secret"

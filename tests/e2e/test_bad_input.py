@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-GOOD = Path("manifests")
+GOOD = Path("manifests/base")  # the example app's manifests, copied as a plain directory
 
 
 def _copy(tmp_path: Path) -> Path:
     target = tmp_path / "m"
-    shutil.copytree(GOOD, target)
+    shutil.copytree(GOOD, target, ignore=shutil.ignore_patterns("kustomiz*.yaml"))
     return target
 
 

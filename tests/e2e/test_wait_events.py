@@ -23,7 +23,7 @@ def test_wait_through_events_reaches_steady_state_with_few_describes(emitting, r
 def test_failed_deployment_reports_circuit_breaker_and_stopped_tasks(emitting, run_cli, tmp_path):
     queue = _setup_queue(run_cli)
     manifests = tmp_path / "m"
-    shutil.copytree("manifests", manifests)
+    shutil.copytree("manifests/base", manifests)
     web = manifests / "web.yaml"
     web.write_text(web.read_text().replace("public.ecr.aws/nginx/nginx:1.27", "example.com/web:fail-deploy"))
     code, out, err, _ = run_cli("apply", str(manifests), "--yes", "--wait", "--timeout", "30", "--events-queue", queue)
@@ -34,7 +34,7 @@ def test_failed_deployment_reports_circuit_breaker_and_stopped_tasks(emitting, r
 
 def test_failed_deployment_is_reported_by_polling_too(local, run_cli, tmp_path):
     manifests = tmp_path / "m"
-    shutil.copytree("manifests", manifests)
+    shutil.copytree("manifests/base", manifests)
     web = Path(manifests / "web.yaml")
     web.write_text(web.read_text().replace("public.ecr.aws/nginx/nginx:1.27", "example.com/web:fail-deploy"))
     code, out, err, _ = run_cli("apply", str(manifests), "--yes", "--wait", "--timeout", "30")

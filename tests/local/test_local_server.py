@@ -32,11 +32,15 @@ def test_reset_wipes_state_and_seeds_again(local):
     assert ecs.list_clusters()["clusterArns"] == []
     assert local.client("iam").get_role(RoleName="ecsEventsRole")
     assert local.client("ec2").describe_subnets(SubnetIds=local.network()["subnets"])["Subnets"]
+    assert local.client("ssm").get_parameter(Name="/shop/database-url")["Parameter"]["Type"] == "SecureString"
+    assert local.client("secretsmanager").describe_secret(SecretId="shop/payment-token")["Name"] == "shop/payment-token"
 
 
 def test_other_services_are_served(local):
     local.client("logs").create_log_group(logGroupName="/ecs/web")
-    assert local.client("logs").describe_log_groups()["logGroups"][0]["logGroupName"] == "/ecs/web"
+    groups = [g["logGroupName"] for g in local.client("logs").describe_log_groups()["logGroups"]]
+    # Next to the example app's groups, which every fresh account holds (example_dependencies).
+    assert sorted(groups) == ["/ecs/shop-web", "/ecs/shop-worker", "/ecs/web"]
     assert local.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
     assert local.client("sqs").list_queues().get("QueueUrls", []) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,10 @@ from reconciler.desired.loader import load_manifests
 from reconciler.engine import Engine, EngineOptions
 from reconciler.ownership import MANAGED_BY, tag_list_to_dict
 
-EXAMPLE = str(Path(__file__).resolve().parents[2] / "manifests")
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "manifests" / "base")  # the example app's manifests
+# Copy the example as a plain directory (its manifests without the kustomization), so a test can add
+# or remove files: copytree(EXAMPLE, dest, ignore=PLAIN).
+PLAIN = shutil.ignore_patterns("kustomization.yaml", "kustomizeconfig.yaml")
 
 
 def clients_for(url: str, max_attempts: int = 10, standard_retries: bool = False) -> Clients:

@@ -17,7 +17,7 @@ SECONDS = 10
 def _seed(corpus: Path, target: str) -> None:
     corpus.mkdir()
     if target == "manifests":
-        for path in (ROOT / "manifests").glob("*.yaml"):
+        for path in (ROOT / "manifests" / "base").glob("*.yaml"):
             (corpus / path.name).write_bytes(path.read_bytes())
     elif target == "events":
         detail = {"eventName": "SERVICE_STEADY_STATE", "clusterArn": "arn:aws:ecs:us-east-1:1:cluster/c"}

@@ -13,7 +13,7 @@ from pathlib import Path
 from reconciler.aws import is_read_operation
 from support.faultproxy import FORWARDED, FaultProxy
 
-from .helpers import EXAMPLE, assert_exactly_one_of_each, clients_for, converge, expected_names, inventory
+from .helpers import EXAMPLE, PLAIN, assert_exactly_one_of_each, clients_for, converge, expected_names, inventory
 
 CLI = str(Path(sys.executable).with_name("ecs-reconciler"))
 
@@ -80,7 +80,7 @@ def run_apply(url: str, paths: list[str]) -> subprocess.Popen:
 
 
 def test_sigkill_after_every_write_is_repaired_by_the_next_apply(local, tmp_path):
-    shutil.copytree(EXAMPLE, tmp_path / "app")
+    shutil.copytree(EXAMPLE, tmp_path / "app", ignore=PLAIN)
     (tmp_path / "app" / "mailer.yaml").write_text(EXTRA)
     paths = [str(tmp_path / "app")]
     names = expected_names(paths)

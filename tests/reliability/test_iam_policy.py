@@ -9,7 +9,7 @@ import boto3
 
 from reconciler.aws import PROCESS_CALL_LOG
 
-from .helpers import EXAMPLE
+from .helpers import EXAMPLE, PLAIN
 
 
 def test_policy_covers_every_operation_of_apply_plan_drift_and_prune(run_cli, local, tmp_path):
@@ -22,7 +22,7 @@ def test_policy_covers_every_operation_of_apply_plan_drift_and_prune(run_cli, lo
         return out
 
     app = tmp_path / "app"
-    shutil.copytree(EXAMPLE, app)
+    shutil.copytree(EXAMPLE, app, ignore=PLAIN)
     run("apply", str(app), "--yes", "--wait", "--timeout", "30")
     run("plan", str(app), "--prune")
     ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")

@@ -10,7 +10,7 @@ from collections import Counter
 import boto3
 
 from .fleet import write_fleet
-from .helpers import EXAMPLE, expected_names, inventory, clients_for
+from .helpers import EXAMPLE, PLAIN, expected_names, inventory, clients_for
 
 
 def test_unowned_cluster_is_a_conflict_until_adopted(run_cli, local, tmp_path):
@@ -30,7 +30,7 @@ def test_unowned_cluster_is_a_conflict_until_adopted(run_cli, local, tmp_path):
     assert ecs.list_services(cluster="shop")["serviceArns"] == []
 
     app = tmp_path / "app"
-    shutil.copytree(EXAMPLE, app)
+    shutil.copytree(EXAMPLE, app, ignore=PLAIN)
     cluster = app / "cluster.yaml"
     cluster.write_text(cluster.read_text().replace("  name: shop\n", "  name: shop\n  annotations:\n    ecs-reconciler.io/adopt: \"true\"\n"))
     code, out, err, writes = run_cli("apply", str(app), "--yes")

@@ -10,7 +10,7 @@ import shutil
 
 import boto3
 
-from .helpers import EXAMPLE
+from .helpers import EXAMPLE, PLAIN
 
 NAMES = ("DB_PASSWORD", "API_TOKEN", "SECRET_KEY")
 
@@ -22,7 +22,7 @@ def _canaries(tag: str) -> dict[str, str]:
 def test_canary_secrets_never_appear_in_any_output(run_cli, local, tmp_path):
     planted = _canaries("planted")
     app = tmp_path / "app"
-    shutil.copytree(EXAMPLE, app)
+    shutil.copytree(EXAMPLE, app, ignore=PLAIN)
     web = app / "web.yaml"
     extra = "".join(f"        - name: {k}\n          value: {v}\n" for k, v in planted.items())
     web.write_text(web.read_text().replace("      environment:\n", "      environment:\n" + extra, 1))
