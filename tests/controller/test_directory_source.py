@@ -91,7 +91,7 @@ import reconciler.controller.loop as loop  # noqa: E402
 from reconciler.aws import AwsSettings, CallLog, Clients  # noqa: E402
 from reconciler.controller.loop import Controller, ControllerConfig  # noqa: E402
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "base"
 
 
 def _image(controller: Controller) -> str:
@@ -111,8 +111,8 @@ def test_a_slow_load_of_older_files_never_overwrites_a_newer_one(tmp_path, monke
 
     real_load, first_read, release = loop.load_manifests, threading.Event(), threading.Event()
 
-    def load_manifests(paths):
-        desired = real_load(paths)  # the real loader; only the first call is made to finish late
+    def load_manifests(paths, *args, **kwargs):
+        desired = real_load(paths, *args, **kwargs)  # the real loader; only the first call is made to finish late
         if not first_read.is_set():
             first_read.set()
             release.wait(10)

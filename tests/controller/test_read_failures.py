@@ -14,7 +14,7 @@ from reconciler.aws import AwsSettings, CallLog, Clients
 from reconciler.controller.loop import Controller, ControllerConfig
 from support.faultproxy import FaultProxy
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "base"
 WEB = ("Service", "shop", "shop-web")  # the event stream's key for the service
 
 

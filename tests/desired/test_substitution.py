@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from reconciler.aws import AwsSettings, CallLog, Clients
 from reconciler.desired.loader import load_manifests
 from reconciler.desired.lookups import Lookups
 from reconciler.desired.substitution import Substitution

@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "manifests"
+EXAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "base"
 
 
 def _ids(events, rule: str) -> list[str]:
@@ -16,7 +16,8 @@ def _ids(events, rule: str) -> list[str]:
 
 def test_adopting_a_rule_replaces_its_targets(run_cli, local, tmp_path):
     app = tmp_path / "app"
-    shutil.copytree(EXAMPLE, app)
+    # Without its kustomization.yaml, so that a file added here is loaded too.
+    shutil.copytree(EXAMPLE, app, ignore=shutil.ignore_patterns("kustomization.yaml", "kustomizeconfig.yaml"))
     assert run_cli("apply", str(app), "--yes")[0] == 0
     events, ecs = local.client("events"), local.client("ecs")
     cluster = ecs.describe_clusters(clusters=["shop"])["clusters"][0]["clusterArn"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import yaml
 
 from reconciler.aws import AwsSettings, CallLog, Clients
