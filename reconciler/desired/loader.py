@@ -16,12 +16,11 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import InvalidManifests, ManifestError
 from .base import ManifestBase
+from .files import MAX_FILES, ReadBudget, TooLarge, is_manifest
 from .kinds import KIND_ORDER, MANIFEST_KINDS
 from .positions import format_path, line_of
 from .yaml_source import YamlProblem, parse_documents
 from .references import check_references
-
-MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass
@@ -70,13 +69,13 @@ def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError]) -> 
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in MANIFEST_SUFFIXES and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found = sorted(p for p in path.rglob("*") if is_manifest(p.relative_to(path)) and p.is_file())
             if not found:
                 errors.append(ManifestError(str(path), None, None, None, "no manifest files (*.yaml, *.yml) found"))
+            elif len(found) > MAX_FILES:
+                errors.append(ManifestError(str(path), None, None, None, f"file limit: {len(found)} manifest files; "
+                                            f"expected at most {MAX_FILES} in one source"))
+                continue
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -89,8 +88,9 @@ def load_manifests(paths: Iterable[str | Path]) -> DesiredState:
     """Parse, validate and cross-check every manifest under `paths`; raise InvalidManifests on any error."""
     errors: list[ManifestError] = []
     located: list[Located] = []
+    budget = ReadBudget()
     for file in manifest_files(paths, errors):
-        located.extend(_load_file(file, errors))
+        located.extend(_load_file(file, errors, budget))
     if not located and not errors:
         errors.append(ManifestError(", ".join(map(str, paths)) or ".", None, None, None, "no manifests found"))
     seen: dict[tuple[str, str], Located] = {}
@@ -125,9 +125,12 @@ def load_text(text: str, file: str = "<input>") -> DesiredState:
     return state
 
 
-def _load_file(file: Path, errors: list[ManifestError]) -> list[Located]:
+def _load_file(file: Path, errors: list[ManifestError], budget: ReadBudget) -> list[Located]:
     try:
-        text = file.read_text(encoding="utf-8")
+        text = budget.read_text(file)
+    except TooLarge as exc:
+        errors.append(ManifestError(str(file), None, None, None, f"size limit: {exc}"))
+        return []
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(ManifestError(str(file), None, None, None, f"cannot read: {exc}"))
         return []

@@ -3,6 +3,9 @@
 Scalars are resolved the YAML 1.2 way, as Kubernetes users expect of a manifest: only
 true/false are booleans (`yes`, `on` stay strings), and dates stay strings. A key written twice in
 one mapping is an error, not a silent overwrite. Merge keys (`<<: *anchor`) work.
+
+Anyone who can push to the deploy repository writes this input, so it is bounded: the text's size,
+the nesting depth, and how much aliases may expand (see `_Builder`). Each is a located error.
 """
 
 from __future__ import annotations
@@ -12,6 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+
+from .files import MAX_FILE_BYTES, size_text
+
+MAX_DEPTH = 64  # mappings and lists inside each other; a real manifest needs about 8
+ALIAS_FACTOR = 10  # nodes an alias may build, per node written in the document ...
+ALIAS_FLOOR = 10_000  # ... but at least this many (a short file with a few shared blocks)
 
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -44,7 +53,12 @@ class Document:
 
 
 def parse_documents(text: str) -> list[Document]:
-    """Every non-empty document of `text`; raises YamlProblem (with a 1-based line) when it is not valid YAML."""
+    """Every non-empty document of `text`; raises YamlProblem (with a 1-based line) when it is not
+    valid YAML or passes a limit (size, nesting depth, alias expansion)."""
+    size = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FILE_BYTES:
+        raise YamlProblem(None, f"document limit: the text is {size_text(size)}; "
+                                f"expected at most {size_text(MAX_FILE_BYTES)}")
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
@@ -52,34 +66,99 @@ def parse_documents(text: str) -> list[Document]:
         raise YamlProblem(mark.line + 1 if mark else None, str(exc.problem or exc.context)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(None, str(exc)) from None
-    documents = [Document(construct(node), node) for node in nodes if node is not None]
+    documents = [Document(_Builder(node).build(node), node) for node in nodes if node is not None]
     return [d for d in documents if d.data is not None]  # an empty document (a trailing ---) is nothing
 
 
-def construct(node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Plain data from one document's node graph, within limits.
+
+    The composed graph shares the node of an anchor between all its aliases, so it is as small as
+    the text; building plain data copies the node once per alias, which is where a "billion laughs"
+    document (aliases of aliases) explodes, and where an alias inside its own anchor never ends.
+    So: a node met again while it is still being built is a recursive alias; nodes built through
+    aliases may number at most ALIAS_FACTOR times the nodes written (and ALIAS_FLOOR at least); and
+    mappings and sequences may nest MAX_DEPTH deep.
+    """
+
+    def __init__(self, root: yaml.Node) -> None:
+        self.written = _count_nodes(root)
+        self.budget = max(ALIAS_FLOOR, ALIAS_FACTOR * self.written)
+        self.expanded = 0
+        self.seen: set[int] = set()
+        self.open: set[int] = set()  # nodes being built: their ancestors in this walk
+
+    def build(self, node: yaml.Node, depth: int = 0, line: int | None = None, aliased: bool = False) -> Any:
+        ident = id(node)
+        if ident in self.seen:
+            aliased = True
+        else:
+            self.seen.add(ident)
+            line = node.start_mark.line + 1  # where it is written; an alias keeps the line that uses it
+        if aliased:
+            self.expanded += 1
+            if self.expanded > self.budget:
+                raise YamlProblem(line, f"alias limit: the aliases of this document expand to more than {self.budget} "
+                                        f"nodes; expected at most {ALIAS_FACTOR} times the {self.written} nodes written "
+                                        f"(and at least {ALIAS_FLOOR})")
+        if not isinstance(node, yaml.CollectionNode):
+            return _scalar(node)
+        if ident in self.open:
+            raise YamlProblem(line, f"alias limit: this alias refers to the node anchored at line "
+                                    f"{node.start_mark.line + 1}, which contains the alias; expected a value that does "
+                                    f"not contain itself")
+        if depth >= MAX_DEPTH:
+            raise YamlProblem(line, f"depth limit: mappings and lists nest more than {MAX_DEPTH} levels deep; "
+                                    f"expected at most {MAX_DEPTH}")
+        self.open.add(ident)
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, depth + 1, line, aliased)
+            return [self.build(item, depth + 1, line, aliased) for item in node.value]
+        finally:
+            self.open.discard(ident)
+
+    def _mapping(self, node: yaml.MappingNode, depth: int, line: int | None, aliased: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        merges: list[yaml.Node] = []
+        merges: list[tuple[yaml.Node, int | None]] = []
         for key_node, value_node in node.value:
+            key_line = line if aliased else key_node.start_mark.line + 1
             if key_node.tag == MERGE:
-                merges.extend(value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node])
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                merges.extend((source, key_line) for source in sources)
                 continue
-            key = construct(key_node)
+            key = self.build(key_node, depth, key_line, aliased)
             if isinstance(key, (dict, list)):
-                raise YamlProblem(key_node.start_mark.line + 1, "a mapping key must be a scalar")
+                raise YamlProblem(key_line, "a mapping key must be a scalar")
             if key in out:
-                raise YamlProblem(key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            out[key] = construct(value_node)
-        for source in merges:  # explicit keys win over merged ones, wherever they are written
-            merged = construct(source)
+                raise YamlProblem(key_line, f"duplicate key {key!r}")
+            out[key] = self.build(value_node, depth, key_line, aliased)
+        for source, key_line in merges:  # explicit keys win over merged ones, wherever they are written
+            merged = self.build(source, depth, key_line, aliased)
             if not isinstance(merged, dict):
                 raise YamlProblem(source.start_mark.line + 1, "a merge key (<<) needs a mapping")
             for key, value in merged.items():
                 out.setdefault(key, value)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [construct(item) for item in node.value]
-    return _scalar(node)
+
+
+def _count_nodes(root: yaml.Node) -> int:
+    """Distinct nodes of a document's graph (an anchored node counts once, however often aliased)."""
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = node.value
+        else:
+            continue
+        for child in children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return len(seen)
 
 
 def _scalar(node: yaml.Node) -> Any:

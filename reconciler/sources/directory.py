@@ -18,9 +18,9 @@ from typing import Callable
 
 import watchfiles
 
-log = logging.getLogger(__name__)
+from ..desired.files import is_manifest
 
-MANIFEST_SUFFIXES = (".yaml", ".yml")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,6 @@ class DirectorySnapshot:
     revision: str
     path: Path
     files: tuple[Path, ...]
-
-
-def _is_manifest(path: Path) -> bool:
-    return path.suffix.lower() in MANIFEST_SUFFIXES and not any(p.startswith(".") for p in path.parts)
 
 
 class DirectorySource:
@@ -50,7 +46,7 @@ class DirectorySource:
         if self.path.is_file():
             return [self.path]
         files = (p for p in self.path.rglob("*") if p.is_file())
-        return sorted(p for p in files if _is_manifest(p.relative_to(self.path)))
+        return sorted(p for p in files if is_manifest(p.relative_to(self.path)))
 
     def snapshot(self) -> DirectorySnapshot:
         if not self.path.exists():
@@ -60,7 +56,10 @@ class DirectorySource:
         root = self.path.parent if self.path.is_file() else self.path
         for f in files:
             digest.update(f.relative_to(root).as_posix().encode() + b"\0")
-            digest.update(f.read_bytes() + b"\0")
+            with open(f, "rb") as handle:  # in chunks: a huge file costs time, never memory
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            digest.update(b"\0")
         return DirectorySnapshot(revision=digest.hexdigest(), path=self.path, files=tuple(files))
 
     def _watch_root(self) -> Path:
@@ -71,7 +70,7 @@ class DirectorySource:
         if self.path.is_file():
             return changed == self.path.resolve()
         try:
-            return _is_manifest(changed.relative_to(self._watch_root()))
+            return is_manifest(changed.relative_to(self._watch_root()))
         except ValueError:
             return False
 
