@@ -109,7 +109,8 @@ class Controller:
             display = str(config.source)
         else:
             workdir = config.workdir or self._make_workdir()
-            self.git = GitSource.from_spec(config.source, workdir=workdir, poll_interval=config.poll_interval)
+            self.git = GitSource.from_spec(config.source, workdir=workdir, poll_interval=config.poll_interval,
+                                           control_files=(SUSPEND_FILE,))
             display = redact_url(config.source)
         self.consumer = None
         self.metrics = ControllerMetrics(clients.call_log, self._event_stats)
@@ -145,7 +146,7 @@ class Controller:
         self.queue.add(RECONCILE)
         self._workers = run_workers(self.queue, max(1, self.config.concurrency), self._handle, self._stop)
         if self.git is not None:
-            self._spawn("git-source", self.git.watch, self._stop, self._on_source_change)
+            self._spawn("git-source", self.git.watch, self._stop, self._on_source_change, self._source_rejected)
         else:
             self._spawn("directory-source", self.directory.watch, self._stop, self._on_source_change)
         self._spawn("resync", self._resync_loop)
@@ -258,6 +259,13 @@ class Controller:
         self.status.update(source_error=None)
         log.info("loaded revision", extra={"revision": revision, "resources": len(desired)})
         return True
+
+    def _source_rejected(self, revision: str, reason: str) -> None:
+        """The source refused a revision before loading it (over a limit): like an invalid one."""
+        self._seen_revision = revision
+        self.status.update(fetched_revision=revision)
+        self.metrics.source_errors.inc()
+        self._source_failed(f"revision {revision[:12]} rejected: {reason}")
 
     def _source_failed(self, message: str) -> None:
         self.status.update(source_error=message)
