@@ -23,6 +23,7 @@ from .engine import Engine, EngineOptions
 from .errors import InvalidManifests, ReconcileError
 from .observed.revisions import RevisionCache
 from .ownership import DEFAULT_INSTANCE
+from .report.masking import MaskingFilter, mask_text
 from .report.render import render_json, render_markdown, render_text
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -54,7 +55,7 @@ class Context:
 
 
 def fail(message: str) -> None:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    click.echo(click.style("error: ", fg="red", bold=True) + mask_text(message), err=True)
     raise SystemExit(EXIT_ERROR)
 
 
@@ -63,7 +64,7 @@ def load_or_fail(paths: tuple[str, ...]) -> DesiredState:
         return load_manifests(paths)
     except InvalidManifests as exc:
         for error in exc.errors:
-            click.echo(click.style("error: ", fg="red", bold=True) + str(error), err=True)
+            click.echo(click.style("error: ", fg="red", bold=True) + mask_text(str(error)), err=True)
         click.echo(f"{len(exc.errors)} error(s); nothing was changed.", err=True)
         raise SystemExit(EXIT_ERROR)
 
@@ -94,6 +95,8 @@ def aws_errors() -> Iterator[None]:
 def cli(ctx: click.Context, region: str | None, endpoint_url: str | None, local: bool, instance: str, log_level: str) -> None:
     """Reconcile Amazon ECS with declarative manifests: clusters, task definitions, services, scheduled tasks."""
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingFilter())
     for sdk in ("botocore", "boto3", "urllib3"):
         # Their DEBUG logs print request bodies, environment values included: never below INFO.
         logging.getLogger(sdk).setLevel(max(logging.INFO, logging.getLogger().level))
@@ -121,7 +124,7 @@ def _engine(state: Context, prune: bool = False, allow_replace: bool = False, ca
 @click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending (0 when in sync).")
 @click.option("--prune", is_flag=True, help="Also plan deleting owned resources that no manifest names.")
-@click.option("--show-sensitive", is_flag=True, help="Show values of sensitive-looking environment variables.")
+@click.option("--show-sensitive", is_flag=True, help="Show values that look secret (masked by default).")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
 @click.pass_obj
@@ -150,7 +153,7 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 @click.option("--wait/--no-wait", default=False, help="Wait for services to reach steady state.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for steady state.")
 @click.option("--allow-replace", is_flag=True, help="Allow deleting and re-creating resources ECS cannot update in place.")
-@click.option("--show-sensitive", is_flag=True, help="Show values of sensitive-looking environment variables.")
+@click.option("--show-sensitive", is_flag=True, help="Show values that look secret (masked by default).")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
 @click.option("--revision", help="Record this source revision (e.g. a git commit) in the ecs-reconciler.io/revision tag.")
 @click.option("--events-queue", envvar="ECS_RECONCILER_EVENTS_QUEUE",

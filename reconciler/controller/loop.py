@@ -37,6 +37,7 @@ from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, Rollout, rollout_of
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
+from ..report.masking import mask_text
 from ..sources.directory import DirectorySource
 from ..sources.git import GitSource, GitSourceError, redact_url
 from .metrics import ControllerMetrics
@@ -543,10 +544,10 @@ class Controller:
 
 
 def _safe_error(message: str, path: str | None) -> str:
-    """Drop the offending value from errors under environment/secrets: it may be a secret."""
+    """Drop the offending value from errors under environment/secrets, and mask secrets elsewhere."""
     if path and re.search(r"environment|secret", path, re.IGNORECASE):
         return _GOT_VALUE.sub("", message)
-    return message
+    return mask_text(message)
 
 
 _GOT_VALUE = re.compile(r"\s*\(got .*\)$")

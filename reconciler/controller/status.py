@@ -2,8 +2,9 @@
 
 States: ``in-sync`` (matches the manifests), ``drifted`` (out-of-band change not reverted: self-heal
 off, dry-run or suspended), ``pending`` (a change from the source not yet applied), ``rolling-out``
-(written, deployment not finished), ``failed`` (the last attempt raised, or a conflict). Values
-shown are paths only, never field values, so secrets cannot leak here.
+(written, deployment not finished), ``failed`` (the last attempt raised, or a conflict). Drift is
+shown as paths only, never field values; error messages (which may quote a value: an AWS error, a
+validation error) are masked (``report.masking``) as the document is made.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..report.masking import mask_text
 
 
 @dataclass
@@ -25,7 +28,7 @@ class ResourceStatus:
 
     def document(self) -> dict[str, Any]:
         return {"kind": self.kind, "name": self.name, "state": self.state, "action": self.action,
-                "drift": list(self.drift), "error": self.error}
+                "drift": list(self.drift), "error": mask_text(self.error) if self.error else None}
 
 
 class StatusBoard:
@@ -62,12 +65,13 @@ class StatusBoard:
 
     def document(self) -> dict[str, Any]:
         with self._lock:
+            error = self.source_error or self.reconcile_error
             return {
                 "revision": self.revision,
                 "fetchedRevision": self.fetched_revision,
                 "source": self.source,
                 "suspended": self.suspended,
-                "lastError": self.source_error or self.reconcile_error,
+                "lastError": mask_text(error) if error else None,
                 "lastReconcile": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_reconcile))
                 if self.last_reconcile else None,
                 "policies": dict(self.policies),

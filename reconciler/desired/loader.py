@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InvalidManifests, ManifestError
+from ..report.masking import mask_at
 from .base import ManifestBase
 from .files import MAX_FILES, ReadBudget, TooLarge, is_manifest
 from .kinds import KIND_ORDER, MANIFEST_KINDS
@@ -188,7 +189,7 @@ def _message(model: type[BaseModel], err: dict[str, Any]) -> str:
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     if "input" in err and err["type"] not in ("model_type", "dict_type", "list_type") and _short(err["input"]):
-        message += f" (got {err['input']!r})"
+        message += f" (got {mask_at(err['loc'], err['input'])!r})"
     return message
 
 

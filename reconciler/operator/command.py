@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 import kopf
 
 from ..aws import AwsSettings, CallLog
 from ..observed.rollouts import ROLLOUT_TIMEOUT
+from ..report.masking import MaskingFilter
 from .handlers import OperatorConfig, build_registry
 from .metrics import OperatorMetrics
 
@@ -22,6 +25,11 @@ def operator_settings(log_level: str | None = None) -> kopf.OperatorSettings:
     # A drift check runs in a thread and cannot stop mid-call; when an object is deleted while its
     # check runs, kopf polls for the timer's exit this often (its default, 60 s, delays deletions).
     settings.background.cancellation_polling = 1.0
+    # kopf logs a handler's failure on the object's logger, which also posts it as a Kubernetes
+    # Event: mask the record before any of its handlers sees it.
+    objects = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, MaskingFilter) for f in objects.filters):
+        objects.addFilter(MaskingFilter())
     return settings
 
 
