@@ -78,68 +78,83 @@ class _Builder:
     document (aliases of aliases) explodes, and where an alias inside its own anchor never ends.
     So: a node met again while it is still being built is a recursive alias; nodes built through
     aliases may number at most ALIAS_FACTOR times the nodes written (and ALIAS_FLOOR at least); and
-    mappings and sequences may nest MAX_DEPTH deep.
+    mappings and sequences may nest MAX_DEPTH deep. `at` is the node whose line locates an error:
+    the key an alias is the value of, or the node itself.
     """
 
     def __init__(self, root: yaml.Node) -> None:
-        self.written = _count_nodes(root)
-        self.budget = max(ALIAS_FLOOR, ALIAS_FACTOR * self.written)
+        self.root = root
+        self.written = 0  # counted only once aliases pass the floor: most documents have none
+        self.budget = ALIAS_FLOOR
         self.expanded = 0
-        self.seen: set[int] = set()
-        self.open: set[int] = set()  # nodes being built: their ancestors in this walk
+        self.seen: set[int] = set()  # collections built so far; a scalar cannot expand or recurse
+        self.open: set[int] = set()  # collections being built: their ancestors in this walk
 
-    def build(self, node: yaml.Node, depth: int = 0, line: int | None = None, aliased: bool = False) -> Any:
+    def build(self, node: yaml.Node, depth: int = 0, at: yaml.Node | None = None, aliased: bool = False) -> Any:
+        if node.__class__ is yaml.ScalarNode:  # most nodes: the fast path
+            if aliased:
+                self._expand(at)
+            return _scalar(node)
         ident = id(node)
         if ident in self.seen:
             aliased = True
         else:
             self.seen.add(ident)
-            line = node.start_mark.line + 1  # where it is written; an alias keeps the line that uses it
+            if not aliased:
+                at = node
         if aliased:
-            self.expanded += 1
-            if self.expanded > self.budget:
-                raise YamlProblem(line, f"alias limit: the aliases of this document expand to more than {self.budget} "
-                                        f"nodes; expected at most {ALIAS_FACTOR} times the {self.written} nodes written "
-                                        f"(and at least {ALIAS_FLOOR})")
-        if not isinstance(node, yaml.CollectionNode):
-            return _scalar(node)
+            self._expand(at)
         if ident in self.open:
-            raise YamlProblem(line, f"alias limit: this alias refers to the node anchored at line "
-                                    f"{node.start_mark.line + 1}, which contains the alias; expected a value that does "
-                                    f"not contain itself")
+            raise YamlProblem(_line(at), f"alias limit: this alias refers to the node anchored at line "
+                                         f"{node.start_mark.line + 1}, which contains the alias; expected a value "
+                                         f"that does not contain itself")
         if depth >= MAX_DEPTH:
-            raise YamlProblem(line, f"depth limit: mappings and lists nest more than {MAX_DEPTH} levels deep; "
-                                    f"expected at most {MAX_DEPTH}")
+            raise YamlProblem(_line(at), f"depth limit: mappings and lists nest more than {MAX_DEPTH} levels deep; "
+                                         f"expected at most {MAX_DEPTH}")
         self.open.add(ident)
         try:
             if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, depth + 1, line, aliased)
-            return [self.build(item, depth + 1, line, aliased) for item in node.value]
+                return self._mapping(node, depth + 1, at, aliased)
+            return [self.build(item, depth + 1, at if aliased else item, aliased) for item in node.value]
         finally:
             self.open.discard(ident)
 
-    def _mapping(self, node: yaml.MappingNode, depth: int, line: int | None, aliased: bool) -> dict[Any, Any]:
+    def _expand(self, at: yaml.Node | None) -> None:
+        self.expanded += 1
+        if self.expanded > self.budget and not self.written:
+            self.written = _count_nodes(self.root)
+            self.budget = max(ALIAS_FLOOR, ALIAS_FACTOR * self.written)
+        if self.expanded > self.budget:
+            raise YamlProblem(_line(at), f"alias limit: the aliases of this document expand to more than {self.budget} "
+                                         f"nodes; expected at most {ALIAS_FACTOR} times the {self.written} nodes "
+                                         f"written (and at least {ALIAS_FLOOR})")
+
+    def _mapping(self, node: yaml.MappingNode, depth: int, at: yaml.Node | None, aliased: bool) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
-        merges: list[tuple[yaml.Node, int | None]] = []
+        merges: list[tuple[yaml.Node, yaml.Node | None]] = []
         for key_node, value_node in node.value:
-            key_line = line if aliased else key_node.start_mark.line + 1
+            where = at if aliased else key_node
             if key_node.tag == MERGE:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                merges.extend((source, key_line) for source in sources)
+                merges.extend((source, where) for source in sources)
                 continue
-            key = self.build(key_node, depth, key_line, aliased)
+            key = self.build(key_node, depth, where, aliased)
             if isinstance(key, (dict, list)):
-                raise YamlProblem(key_line, "a mapping key must be a scalar")
+                raise YamlProblem(_line(where), "a mapping key must be a scalar")
             if key in out:
-                raise YamlProblem(key_line, f"duplicate key {key!r}")
-            out[key] = self.build(value_node, depth, key_line, aliased)
-        for source, key_line in merges:  # explicit keys win over merged ones, wherever they are written
-            merged = self.build(source, depth, key_line, aliased)
+                raise YamlProblem(_line(where), f"duplicate key {key!r}")
+            out[key] = self.build(value_node, depth, where, aliased)
+        for source, where in merges:  # explicit keys win over merged ones, wherever they are written
+            merged = self.build(source, depth, where, aliased)
             if not isinstance(merged, dict):
                 raise YamlProblem(source.start_mark.line + 1, "a merge key (<<) needs a mapping")
             for key, value in merged.items():
                 out.setdefault(key, value)
         return out
+
+
+def _line(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
 
 
 def _count_nodes(root: yaml.Node) -> int:
