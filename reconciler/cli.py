@@ -182,7 +182,7 @@ def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: 
             with RolloutProgress() as progress:
                 statuses = engine.wait(applied, timeout=timeout, poll=0.5 if state.local or _is_local(state) else 5.0,
                                        on_progress=progress.update, events_queue=events_queue,
-                                       on_problem=lambda problem: click.echo(f"  warning: {problem}", err=True))
+                                       on_problem=lambda problem: click.echo(f"  warning: {mask_text(problem)}", err=True))
             click.echo(f"\n{len(statuses)} service(s) reached steady state.")
 
 
