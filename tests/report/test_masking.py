@@ -97,3 +97,21 @@ def test_masking_stays_out_of_planning(local_clients):
     masking.is_sensitive.cache_clear()
     Engine(local_clients).plan(load_manifests([str(EXAMPLE)]))
     assert masking.mask_text.cache_info().currsize == 0 and masking.is_sensitive.cache_info().currsize == 0
+
+
+def test_kopf_object_logs_are_masked_before_they_become_events():
+    """kopf logs a handler's failure (a TemporaryError's message) on `kopf.objects`, whose handler
+    posts it as a Kubernetes Event: the operator's settings mask those records first."""
+    from reconciler.operator.command import operator_settings
+
+    operator_settings()
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("kopf.objects")
+    logger.addHandler(handler)
+    try:
+        logger.error("Handler 'reconcile' failed temporarily: %s", "bad value postgres://app:pw1234567@db")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == [f"Handler 'reconcile' failed temporarily: bad value postgres://app:{M}@db"]
