@@ -25,6 +25,7 @@ from .engine import Engine, EngineOptions
 from .errors import InvalidManifests, ReconcileError
 from .observed.revisions import RevisionCache
 from .ownership import DEFAULT_INSTANCE
+from .report.masking import MaskingFilter, mask_text
 from .report.render import render_json, render_markdown, render_text
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -56,7 +57,7 @@ class Context:
 
 
 def fail(message: str) -> None:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    click.echo(click.style("error: ", fg="red", bold=True) + mask_text(message), err=True)
     raise SystemExit(EXIT_ERROR)
 
 
@@ -68,7 +69,7 @@ def load_or_fail(paths: tuple[str, ...], state: Context | None = None, tfstate: 
         desired = load_manifests(paths, Substitution(Lookups(clients, tfstate)))
     except InvalidManifests as exc:
         for error in exc.errors:
-            click.echo(click.style("error: ", fg="red", bold=True) + str(error), err=True)
+            click.echo(click.style("error: ", fg="red", bold=True) + mask_text(str(error)), err=True)
         click.echo(f"{len(exc.errors)} error(s); nothing was changed.", err=True)
         raise SystemExit(EXIT_ERROR)
     for warning in desired.warnings:
@@ -102,6 +103,8 @@ def aws_errors() -> Iterator[None]:
 def cli(ctx: click.Context, region: str | None, endpoint_url: str | None, local: bool, instance: str, log_level: str) -> None:
     """Reconcile Amazon ECS with declarative manifests: clusters, task definitions, services, scheduled tasks."""
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskingFilter())
     for sdk in ("botocore", "boto3", "urllib3"):
         # Their DEBUG logs print request bodies, environment values included: never below INFO.
         logging.getLogger(sdk).setLevel(max(logging.INFO, logging.getLogger().level))
@@ -135,7 +138,7 @@ def _engine(state: Context, prune: bool = False, allow_replace: bool = False, ca
 @click.option("--output", "-o", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when changes are pending (0 when in sync).")
 @click.option("--prune", is_flag=True, help="Also plan deleting owned resources that no manifest names.")
-@click.option("--show-sensitive", is_flag=True, help="Show values of sensitive-looking environment variables.")
+@click.option("--show-sensitive", is_flag=True, help="Show values that look secret (masked by default).")
 @click.option("--no-color", is_flag=True, help="Plain text output.")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
 @click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
@@ -184,7 +187,7 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 @click.option("--wait/--no-wait", default=False, help="Wait for services to reach steady state.")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for steady state.")
 @click.option("--allow-replace", is_flag=True, help="Allow deleting and re-creating resources ECS cannot update in place.")
-@click.option("--show-sensitive", is_flag=True, help="Show values of sensitive-looking environment variables.")
+@click.option("--show-sensitive", is_flag=True, help="Show values that look secret (masked by default).")
 @click.option("--cache-dir", type=click.Path(), help="Keep immutable task definition revisions here across runs.")
 @click.option("--revision", help="Record this source revision (e.g. a git commit) in the ecs-reconciler.io/revision tag.")
 @click.option("--events-queue", envvar="ECS_RECONCILER_EVENTS_QUEUE",
@@ -214,7 +217,7 @@ def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: 
             with RolloutProgress() as progress:
                 statuses = engine.wait(applied, timeout=timeout, poll=0.5 if state.local or _is_local(state) else 5.0,
                                        on_progress=progress.update, events_queue=events_queue,
-                                       on_problem=lambda problem: click.echo(f"  warning: {problem}", err=True))
+                                       on_problem=lambda problem: click.echo(f"  warning: {mask_text(problem)}", err=True))
             click.echo(f"\n{len(statuses)} service(s) reached steady state.")
 
 

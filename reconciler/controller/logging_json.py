@@ -1,8 +1,8 @@
 """One JSON object per log line on stderr, so a log pipeline can index the controller's output.
 
-Messages are formatted as usual; anything passed in ``extra=`` lands as a top-level field. Callers
-are responsible for redacting: git URLs go through ``redact_url``, manifest values through
-``report.masking`` before they reach a log call.
+Messages are formatted as usual; anything passed in ``extra=`` lands as a top-level field. Git URLs
+go through ``redact_url`` before a log call; every record then passes ``report.masking``'s filter,
+so a secret in a message or a field (an AWS error quoting a value) is masked.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import json
 import logging
 import sys
 from datetime import datetime, timezone
+
+from ..report.masking import MaskingFilter
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
@@ -38,6 +40,7 @@ def configure(level: int = logging.INFO, stream=None) -> None:
         root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(MaskingFilter())
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("botocore", "boto3", "urllib3", "watchfiles"):

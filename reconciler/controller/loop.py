@@ -40,6 +40,7 @@ from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, Rollout, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
+from ..report.masking import mask_text
 from ..report.render import masked_changes
 from ..sources.directory import DirectorySource
 from ..verify.preflight import Preflight
@@ -119,7 +120,8 @@ class Controller:
             display = str(config.source)
         else:
             workdir = config.workdir or self._make_workdir()
-            self.git = GitSource.from_spec(config.source, workdir=workdir, poll_interval=config.poll_interval)
+            self.git = GitSource.from_spec(config.source, workdir=workdir, poll_interval=config.poll_interval,
+                                           control_files=(SUSPEND_FILE,))
             display = redact_url(config.source)
         self.consumer = None
         self.metrics = ControllerMetrics(clients.call_log, self._event_stats)
@@ -162,7 +164,7 @@ class Controller:
         # parallelism is inside each apply (config.concurrency writes at once).
         self._workers = run_workers(self.queue, 1, self._handle, self._stop)
         if self.git is not None:
-            self._spawn("git-source", self.git.watch, self._stop, self._on_source_change)
+            self._spawn("git-source", self.git.watch, self._stop, self._on_source_change, self._source_rejected)
         else:
             self._spawn("directory-source", self.directory.watch, self._stop, self._on_source_change)
         self._spawn("resync", self._resync_loop)
@@ -293,6 +295,12 @@ class Controller:
             root = path.parents[len(Path(self.git.path).parts) - 1]
             message = message.replace(str(root) + "/", "")
         return message
+    def _source_rejected(self, revision: str, reason: str) -> None:
+        """The source refused a revision before loading it (over a limit): like an invalid one."""
+        self._seen_revision = revision
+        self.status.update(fetched_revision=revision)
+        self.metrics.source_errors.inc()
+        self._source_failed(f"revision {revision[:12]} rejected: {reason}")
 
     def _source_failed(self, message: str) -> None:
         self.status.update(source_error=message)
@@ -623,10 +631,10 @@ class Controller:
 
 
 def _safe_error(message: str, path: str | None) -> str:
-    """Drop the offending value from errors under environment/secrets: it may be a secret."""
+    """Drop the offending value from errors under environment/secrets, and mask secrets elsewhere."""
     if path and re.search(r"environment|secret", path, re.IGNORECASE):
         return _GOT_VALUE.sub("", message)
-    return message
+    return mask_text(message)
 
 
 _GOT_VALUE = re.compile(r"\s*\(got .*\)$")

@@ -5,7 +5,9 @@ off, dry-run or suspended), ``pending`` (a change from the source not yet applie
 (written, deployment not finished), ``failed`` (the last attempt raised, or a conflict),
 ``perpetual-diff`` (applied with the same diff too many times: writes stopped, see apply/flap_guard.py),
 ``needs-replace`` (only a delete and create can apply the change: held back without --allow-replace).
-Drift is shown as paths; the diff of a perpetual-diff resource carries values, masked.
+Drift is shown as paths; the diff of a perpetual-diff resource carries values, masked; error messages
+(which may quote a value: an AWS error, a validation error) are masked (``report.masking``) as the
+document is made.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from ..report.masking import mask_text
 
 
 @dataclass
@@ -28,7 +32,7 @@ class ResourceStatus:
 
     def document(self) -> dict[str, Any]:
         doc = {"kind": self.kind, "name": self.name, "state": self.state, "action": self.action,
-               "drift": list(self.drift), "error": self.error}
+               "drift": list(self.drift), "error": mask_text(self.error) if self.error else None}
         if self.diff:
             doc["diff"] = [dict(c) for c in self.diff]
         return doc
@@ -68,12 +72,13 @@ class StatusBoard:
 
     def document(self) -> dict[str, Any]:
         with self._lock:
+            error = self.source_error or self.reconcile_error
             return {
                 "revision": self.revision,
                 "fetchedRevision": self.fetched_revision,
                 "source": self.source,
                 "suspended": self.suspended,
-                "lastError": self.source_error or self.reconcile_error,
+                "lastError": mask_text(error) if error else None,
                 "lastReconcile": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.last_reconcile))
                 if self.last_reconcile else None,
                 "policies": dict(self.policies),

@@ -21,6 +21,8 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InvalidManifests, ManifestError
+from ..report.masking import mask_at
+from .files import MAX_FILES, ReadBudget, TooLarge, is_manifest
 from .kinds import MANIFEST_KINDS
 from .positions import format_path, line_of
 from .published_forms import accept_published_forms, warning
@@ -28,9 +30,6 @@ from .state import DesiredState, Located  # noqa: F401 (re-exported: most caller
 from .yaml_source import YamlProblem, parse_documents
 from .references import check_references
 from .substitution import Substitution
-
-MANIFEST_SUFFIXES = (".yaml", ".yml")
-
 
 def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError],
                    warnings: list[ManifestError] | None = None) -> list[Path]:
@@ -47,12 +46,8 @@ def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError],
         elif path.is_dir():
             nested = [d for d in sorted({p.parent for p in path.rglob("*") if p.name in KUSTOMIZATION_FILES})
                       if d != path and not any(part.startswith(".") for part in d.relative_to(path).parts)]
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in MANIFEST_SUFFIXES and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                and not any(d in p.parents for d in nested)
-            )
+            found = sorted(p for p in path.rglob("*") if is_manifest(p.relative_to(path)) and p.is_file()
+                           and not any(d in p.parents for d in nested))
             for directory in nested:
                 if warnings is not None and not any(d in directory.parents for d in nested):
                     warnings.append(ManifestError(str(directory), None, None, None,
@@ -60,6 +55,10 @@ def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError],
                                                   "directory is named"))
             if not found:
                 errors.append(ManifestError(str(path), None, None, None, "no manifest files (*.yaml, *.yml) found"))
+            elif len(found) > MAX_FILES:
+                errors.append(ManifestError(str(path), None, None, None, f"file limit: {len(found)} manifest files; "
+                                            f"expected at most {MAX_FILES} in one source"))
+                continue
             files.extend(found)
         elif path.is_file():
             files.append(path)
@@ -78,6 +77,7 @@ def load_manifests(paths: Iterable[str | Path], substitution: Substitution | Non
     errors: list[ManifestError] = []
     warnings: list[ManifestError] = []
     located: list[Located] = []
+    budget = ReadBudget()
     for file in manifest_files(paths, errors, warnings):
         if file.is_dir():
             for doc in load_kustomization(file, str(file), errors):
@@ -85,7 +85,7 @@ def load_manifests(paths: Iterable[str | Path], substitution: Substitution | Non
                 if item is not None:
                     located.append(item)
         else:
-            located.extend(_load_file(file, errors, warnings, substitution))
+            located.extend(_load_file(file, errors, warnings, budget, substitution))
     if not located and not errors:
         errors.append(ManifestError(", ".join(map(str, paths)) or ".", None, None, None, "no manifests found"))
     seen: dict[tuple[str, str], Located] = {}
@@ -121,10 +121,13 @@ def load_text(text: str, file: str = "<input>") -> DesiredState:
     return state
 
 
-def _load_file(file: Path, errors: list[ManifestError], warnings: list[ManifestError],
+def _load_file(file: Path, errors: list[ManifestError], warnings: list[ManifestError], budget: ReadBudget,
                substitution: Substitution | None = None) -> list[Located]:
     try:
-        text = file.read_text(encoding="utf-8")
+        text = budget.read_text(file)
+    except TooLarge as exc:
+        errors.append(ManifestError(str(file), None, None, None, f"size limit: {exc}"))
+        return []
     except (OSError, UnicodeDecodeError) as exc:
         errors.append(ManifestError(str(file), None, None, None, f"cannot read: {exc}"))
         return []
@@ -204,7 +207,7 @@ def _message(model: type[BaseModel], err: dict[str, Any]) -> str:
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
     if "input" in err and err["type"] not in ("model_type", "dict_type", "list_type") and _short(err["input"]):
-        message += f" (got {err['input']!r})"
+        message += f" (got {mask_at(err['loc'], err['input'])!r})"
     return message
 
 

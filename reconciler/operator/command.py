@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+import logging
 
 import click
 import kopf
@@ -10,6 +11,7 @@ import kopf
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..aws import AwsSettings, CallLog
 from ..observed.rollouts import ROLLOUT_TIMEOUT
+from ..report.masking import MaskingFilter
 from .handlers import OperatorConfig, build_registry
 from .metrics import OperatorMetrics
 from .tenancy import Policy, PolicyError, PolicyFile
@@ -31,6 +33,11 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
     # kopf would still list namespaces and watch CRDs cluster-wide, retrying each 403 for about a
     # minute before it falls back; it only needs those for namespace patterns (kopf's `*?!,`).
     settings.scanning.disabled = bool(namespaces) and not any(set(ns) & set("*?!,") for ns in namespaces)
+    # kopf logs a handler's failure on the object's logger, which also posts it as a Kubernetes
+    # Event: mask the record before any of its handlers sees it.
+    objects = logging.getLogger("kopf.objects")
+    if not any(isinstance(f, MaskingFilter) for f in objects.filters):
+        objects.addFilter(MaskingFilter())
     return settings
 
 

@@ -27,6 +27,7 @@ from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE, OWNER, is_owned
 from ..plan.model import Action, Plan
+from ..report.masking import mask_text
 from ..report.render import masked_changes
 from . import status as st
 from .convert import (REFERENCES, Converted, DependencyNotReady, InvalidObject, aws_name, convert,
@@ -190,7 +191,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         previous = (body.get("status") or {}).get("conditions")
         _set_status(patch, synced=False, observedGeneration=generation,
                     conditions=st.stalled(previous, generation, reason, message))
-        kopf.warn(body, reason=reason, message=message)
+        kopf.warn(body, reason=reason, message=mask_text(message))
 
     def prepare(body: dict[str, Any], patch: kopf.Patch, kwargs: dict[str, Any]) -> Converted | None:
         try:
@@ -258,9 +259,9 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         except (ClientError, BotoCoreError) as exc:
             previous = (body.get("status") or {}).get("conditions")
             _set_status(patch, synced=False, conditions=st.reconciling(previous, generation, "AwsError", str(exc)))
-            kopf.warn(body, reason="AwsError", message=str(exc))
+            kopf.warn(body, reason="AwsError", message=mask_text(str(exc)))
             count("reconciles", kind, outcome="error")
-            raise kopf.TemporaryError(str(exc), delay=config.retry_delay)
+            raise kopf.TemporaryError(mask_text(str(exc)), delay=config.retry_delay)
         arn = _arn(plan, applied, kind, name)
         previous = (body.get("status") or {}).get("conditions")
         if kind == "Service" and f"{kind}/{name}" in applied:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from ..report.masking import mask_text
+
 CONDITION_TYPES = ("Ready", "Reconciling", "Stalled")
 
 
@@ -25,7 +27,7 @@ def conditions(previous: list[dict[str, Any]] | None, generation: int | None, **
             "type": kind,
             "status": value,
             "reason": reason or ("Ready" if kind == "Ready" and status else "AsExpected"),
-            "message": message,
+            "message": mask_text(message),  # an AWS or validation error may quote a value
             "lastTransitionTime": before.get("lastTransitionTime") if before.get("status") == value else now(),
         }
         if generation is not None:

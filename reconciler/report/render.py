@@ -1,6 +1,7 @@
 """Render a plan for people (terraform-style text), machines (JSON) and pull requests (Markdown).
 
-Every renderer goes through `masked_changes`, so no secret value reaches any output.
+Every renderer goes through `masked_changes` and `masked_reasons`, so no secret value reaches any
+output unless `show_sensitive` asks for it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import click
 
 from ..plan.model import Action, Plan
-from .masking import mask_value
+from .masking import mask_text, mask_value
 
 SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
            "delete": ("-", "red"), "conflict": ("!", "red"), "none": (" ", None)}
@@ -25,6 +26,10 @@ def masked_changes(action: Action, show_sensitive: bool = False) -> list[dict[st
             desired, observed = mask_value(change.path, desired), mask_value(change.path, observed)
         out.append({"path": change.path, "desired": desired, "observed": observed})
     return out
+
+
+def masked_reasons(action: Action, show_sensitive: bool = False) -> list[str]:
+    return list(action.reasons) if show_sensitive else [mask_text(r) for r in action.reasons]
 
 
 def _value(value: Any) -> str:
@@ -43,7 +48,8 @@ def render_text(plan: Plan, color: bool = True, show_sensitive: bool = False) ->
     for action in plan.pending:
         symbol, fg = SYMBOLS[action.action]
         header = f"{symbol} {action.label}"
-        note = f"  ({'; '.join(action.reasons)})" if action.reasons else ""
+        reasons = masked_reasons(action, show_sensitive)
+        note = f"  ({'; '.join(reasons)})" if reasons else ""
         lines.append(style(header, fg) + note)
         for change in masked_changes(action, show_sensitive):
             if action.action == "create":
@@ -78,7 +84,7 @@ def render_json(plan: Plan, show_sensitive: bool = False) -> str:
 def plan_document(plan: Plan, show_sensitive: bool = False) -> dict[str, Any]:
     return {
         "resources": [
-            {"kind": a.kind, "name": a.name, "action": a.action, "reasons": a.reasons,
+            {"kind": a.kind, "name": a.name, "action": a.action, "reasons": masked_reasons(a, show_sensitive),
              "changes": masked_changes(a, show_sensitive)}
             for a in plan.actions
         ],
@@ -90,7 +96,7 @@ def render_markdown(plan: Plan, show_sensitive: bool = False) -> str:
     lines = ["### ecs-reconciler plan", "", summary_line(plan), ""]
     if plan.has_changes:
         lines += ["| action | resource | why |", "| --- | --- | --- |"]
-        lines += [f"| {a.action} | `{a.label}` | {'; '.join(a.reasons)} |" for a in plan.pending]
+        lines += [f"| {a.action} | `{a.label}` | {'; '.join(masked_reasons(a, show_sensitive))} |" for a in plan.pending]
         lines.append("")
         for action in plan.pending:
             lines += [f"<details><summary>{action.action} <code>{action.label}</code></summary>", "", "```diff"]

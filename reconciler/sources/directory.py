@@ -19,11 +19,12 @@ from typing import Callable
 
 import watchfiles
 
+from ..desired.files import is_manifest
 from .kustomize import local_bases
 
 log = logging.getLogger(__name__)
 
-MANIFEST_SUFFIXES = (".yaml", ".yml")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,6 @@ class DirectorySnapshot:
     revision: str
     path: Path
     files: tuple[Path, ...]
-
-
-def _is_manifest(path: Path) -> bool:
-    return path.suffix.lower() in MANIFEST_SUFFIXES and not any(p.startswith(".") for p in path.parts)
 
 
 class DirectorySource:
@@ -56,7 +53,7 @@ class DirectorySource:
         found: list[Path] = []
         for root in self._roots():
             files = (p for p in root.rglob("*") if p.is_file())
-            found.extend(sorted(p for p in files if _is_manifest(p.relative_to(root)) and p not in found))
+            found.extend(sorted(p for p in files if is_manifest(p.relative_to(root)) and p not in found))
         return found
 
     def _roots(self) -> list[Path]:
@@ -80,7 +77,10 @@ class DirectorySource:
             except ValueError:  # a base outside the directory
                 name = f.resolve().as_posix()
             digest.update(name.encode() + b"\0")
-            digest.update(f.read_bytes() + b"\0")
+            with open(f, "rb") as handle:  # in chunks: a huge file costs time, never memory
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            digest.update(b"\0")
         return DirectorySnapshot(revision=digest.hexdigest(), path=self.path, files=tuple(files))
 
     def _watch_root(self) -> Path:
@@ -92,7 +92,7 @@ class DirectorySource:
             return changed == self.path.resolve()
         for root in [self._watch_root(), *(r.resolve() for r in self._roots()[1:])]:
             try:
-                return _is_manifest(changed.relative_to(root))
+                return is_manifest(changed.relative_to(root))
             except ValueError:
                 continue
         return False

@@ -5,11 +5,14 @@ working tree: it fetches into a private bare repository, resolves ``origin/<bran
 and extracts that commit's tree with ``git archive`` into a per-commit directory. Credentials come
 from the environment and reach git through an askpass helper (never argv or ``.git/config``);
 every URL or git message that leaves this module has its secrets redacted first.
+
+Whoever can push to the branch chooses what a commit holds, so the archive is streamed (never held
+in memory) and only manifest files (and the caller's control files) are written out, within the
+limits of ``desired.files``; a commit over them is rejected whole and not read again.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import re
@@ -17,12 +20,15 @@ import shutil
 import stat
 import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import IO, Callable
+
+from ..desired.files import MAX_FILE_BYTES, MAX_FILES, MAX_SOURCE_BYTES, is_manifest, size_text
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +46,20 @@ esac
 """
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
 _HTTP_SCHEMES = {"http", "https", "ftp", "ftps"}
+MAX_ARCHIVE_ENTRIES = 10 * MAX_FILES  # entries of any kind streamed past before a commit is refused
 
 
 class GitSourceError(RuntimeError):
     """A git operation failed; the message is already redacted and safe to log or show."""
+
+
+class RevisionRejected(GitSourceError):
+    """A commit the source refuses to read (over a limit, or an unsafe entry): rejected for good,
+    until a later commit replaces it."""
+
+    def __init__(self, commit: str, message: str) -> None:
+        super().__init__(f"revision {commit[:12]} rejected: {message}")
+        self.commit, self.reason = commit, message
 
 
 @dataclass(frozen=True)
@@ -127,6 +143,7 @@ class GitSource:
         keep: int = 3,
         timeout: float = 300.0,
         env: dict[str, str] | None = None,
+        control_files: tuple[str, ...] = (),
     ) -> None:
         if url.startswith("-") or branch.startswith("-"):
             raise ValueError("git URL and branch must not start with '-'")
@@ -138,10 +155,12 @@ class GitSource:
         self.depth = depth
         self.keep = keep
         self.timeout = timeout
+        self.control_files = frozenset(control_files)  # extracted besides manifests (e.g. a suspend marker)
         self._env = dict(os.environ if env is None else env)
         self._repo = self.workdir / "repo.git"
         self._snapshots = self.workdir / "snapshots"
         self._current: Snapshot | None = None
+        self._rejected: str | None = None  # the last commit refused as too large: not read again
         self._ready = False
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -172,23 +191,35 @@ class GitSource:
             self._ensure_repo()
             self._fetch()
             commit = self._git("rev-parse", "--verify", f"refs/remotes/origin/{self.branch}^{{commit}}")
-            if self._current is not None and self._current.commit == commit:
+            if self._current is not None and self._current.commit == commit or commit == self._rejected:
                 return None
-            snapshot = self._materialise(commit)
+            try:
+                snapshot = self._materialise(commit)
+            except RevisionRejected:
+                self._rejected = commit
+                raise
             self._current = snapshot
             self._prune()
             log.info("git source %s#%s now at %s", self.display_url, self.branch, commit[:12])
             return snapshot
 
-    def watch(self, stop_event: threading.Event, on_change: Callable[[Snapshot], None]) -> None:
-        """Poll every ``poll_interval`` (or sooner after ``wake``) until ``stop_event`` is set."""
+    def watch(self, stop_event: threading.Event, on_change: Callable[[Snapshot], None],
+              on_rejected: Callable[[str, str], None] | None = None) -> None:
+        """Poll every ``poll_interval`` (or sooner after ``wake``) until ``stop_event`` is set; a
+        commit it refuses (over a limit, an unsafe entry) goes to ``on_rejected(commit, reason)`` once."""
         while not stop_event.is_set():
             try:
                 snapshot = self.poll()
                 if snapshot is not None:
                     on_change(snapshot)
+            except RevisionRejected as exc:
+                log.error("git source: %s", exc)
+                if on_rejected is not None:
+                    on_rejected(exc.commit, exc.reason)
             except GitSourceError as exc:
                 log.warning("git poll failed: %s", exc)
+            except Exception:  # a failure handling one commit must not stop the source being followed
+                log.exception("git source: handling a new commit failed")
             self._sleep(stop_event)
 
     def _sleep(self, stop_event: threading.Event) -> None:
@@ -230,11 +261,15 @@ class GitSource:
             tmp = self._snapshots / f".tmp-{commit}"
             shutil.rmtree(tmp, ignore_errors=True)
             (tmp / self.path).mkdir(parents=True)
-            if self.path and self._holds_kustomization(commit):
-                # An overlay builds on bases elsewhere in the repository (../../base): extract it all.
-                self._extract(f"{commit}^{{tree}}", tmp)
-            else:
-                self._extract(treeish, tmp / self.path)
+            try:
+                if self.path and self._holds_kustomization(commit):
+                    # An overlay builds on bases elsewhere in the repository (../../base): extract it all.
+                    self._extract(commit, f"{commit}^{{tree}}", tmp)
+                else:
+                    self._extract(commit, treeish, tmp / self.path)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
             tmp.rename(target)
         meta = self._git("show", "-s", "--format=%an <%ae>%x00%B", commit)
         author, _, message = meta.partition("\x00")
@@ -246,14 +281,78 @@ class GitSource:
         return any(self._git("cat-file", "-t", f"{commit}:{self.path}/{name}", check=False) == "blob"
                    for name in KUSTOMIZATION_FILES)
 
-    def _extract(self, treeish: str, dest: Path) -> None:
-        proc = self._run(["git", f"--git-dir={self._repo}", "archive", "--format=tar", treeish],
-                         cwd=self.workdir, binary=True)
-        try:
-            with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-                tar.extractall(dest, filter="data")
-        except tarfile.TarError as exc:
-            raise GitSourceError(f"unsafe or unreadable archive for {treeish[:12]}: {exc}") from None
+    def _extract(self, commit: str, treeish: str, dest: Path) -> None:
+        """Stream ``git archive`` of ``treeish`` into ``dest``: memory stays flat however large the
+        commit, and only manifests and control files within the limits reach the disk."""
+        cmd = ["git", f"--git-dir={self._repo}", "archive", "--format=tar", treeish]
+        with tempfile.TemporaryFile() as stderr:
+            try:
+                proc = subprocess.Popen(cmd, cwd=self.workdir, env=self._git_env(), stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.PIPE, stderr=stderr)
+            except OSError as exc:
+                raise GitSourceError(f"cannot run git: {exc}") from None
+            timed_out = threading.Event()
+
+            def expire() -> None:
+                timed_out.set()
+                proc.kill()
+
+            timer = threading.Timer(self.timeout, expire)
+            timer.start()
+            unpack_error: Exception | None = None
+            finished = False
+            try:
+                self._unpack(proc.stdout, dest, commit)
+                while proc.stdout.read(1 << 16):  # the archive's end padding: let git exit cleanly
+                    pass
+                finished = True
+            except (tarfile.TarError, OSError) as exc:
+                unpack_error = exc
+            finally:  # refused or broken half way: stop git rather than read the rest
+                timer.cancel()
+                if not finished and proc.poll() is None:
+                    proc.kill()
+                proc.stdout.close()
+                proc.wait()
+            if timed_out.is_set():
+                raise GitSourceError(f"git archive timed out after {self.timeout}s ({self.display_url})")
+            if proc.returncode != 0:
+                stderr.seek(0)
+                message = stderr.read(64 * 1024).decode(errors="replace").strip()
+                raise GitSourceError(f"git archive failed for {self.display_url} (exit {proc.returncode}): "
+                                     f"{self._redact(message)}")
+            if unpack_error is not None:
+                raise GitSourceError(f"unsafe or unreadable archive for {commit[:12]}: {unpack_error}")
+
+    def _unpack(self, stream: IO[bytes], dest: Path, commit: str) -> None:
+        """Write the manifests (and control files) of a tar stream to ``dest``, skipping everything
+        else unread; refuse the commit once it passes a limit of ``desired.files``."""
+        entries = files = total = 0
+        with tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                entries += 1
+                if entries > MAX_ARCHIVE_ENTRIES:
+                    raise RevisionRejected(commit, f"file limit: the tree has more than {MAX_ARCHIVE_ENTRIES} entries; "
+                                                 f"expected at most {MAX_ARCHIVE_ENTRIES} (point the source at a smaller directory)")
+                if not (member.isfile() or member.issym()):
+                    continue
+                if not (is_manifest(member.name) or member.name in self.control_files):
+                    continue
+                files += 1
+                total += member.size
+                if member.size > MAX_FILE_BYTES:
+                    raise RevisionRejected(commit, f"size limit: {member.name} is {size_text(member.size)}; "
+                                                 f"expected at most {size_text(MAX_FILE_BYTES)} per manifest file")
+                if files > MAX_FILES:
+                    raise RevisionRejected(commit, f"file limit: more than {MAX_FILES} manifest files; "
+                                                 f"expected at most {MAX_FILES} in one source")
+                if total > MAX_SOURCE_BYTES:
+                    raise RevisionRejected(commit, f"size limit: the manifests pass {size_text(MAX_SOURCE_BYTES)} in all; "
+                                                 f"expected at most {size_text(MAX_SOURCE_BYTES)} in one source")
+                try:
+                    tar.extract(member, dest, filter="data")
+                except tarfile.FilterError as exc:  # a link out of the tree, an absolute path
+                    raise RevisionRejected(commit, f"unsafe entry {member.name}: {exc}") from None
 
     def _prune(self) -> None:
         dirs = [d for d in self._snapshots.iterdir() if d.is_dir() and not d.name.startswith(".")]
@@ -267,10 +366,10 @@ class GitSource:
         proc = self._run(cmd, cwd=cwd or self.workdir, check=check)
         return proc.stdout.strip() if proc.returncode == 0 else ""
 
-    def _run(self, cmd: list[str], *, cwd: Path, check: bool = True, binary: bool = False):
+    def _run(self, cmd: list[str], *, cwd: Path, check: bool = True):
         try:
             proc = subprocess.run(
-                cmd, cwd=cwd, env=self._git_env(), capture_output=True, text=not binary,
+                cmd, cwd=cwd, env=self._git_env(), capture_output=True, text=True,
                 timeout=self.timeout, stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
@@ -278,7 +377,7 @@ class GitSource:
         except OSError as exc:
             raise GitSourceError(f"cannot run git: {exc}") from None
         if check and proc.returncode != 0:
-            stderr = proc.stderr.decode(errors="replace") if binary else proc.stderr
+            stderr = proc.stderr
             verb = next((a for a in cmd[1:] if not a.startswith("-")), "git")
             raise GitSourceError(
                 f"git {verb} failed for {self.display_url} (exit {proc.returncode}): "

@@ -6,15 +6,20 @@ import base64
 import functools
 import http.server
 import logging
+import os
 import subprocess
 import threading
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from reconciler.desired.files import MAX_FILE_BYTES
+from reconciler.sources import git as git_module
 from reconciler.sources.git import (
     GitSource,
     GitSourceError,
+    RevisionRejected,
     SourceSpec,
     parse_source_spec,
     redact_url,
@@ -265,3 +270,99 @@ def test_wrong_token_fails_with_redacted_error(http_repo, tmp_path, caplog):
     with pytest.raises(GitSourceError) as err:
         src.poll()
     assert "wr0ng-t0ken" not in str(err.value) and "wr0ng-t0ken" not in caplog.text
+
+
+# -- what a commit may hold: whoever can push chooses it --------------------------------------------
+
+def test_a_huge_file_is_streamed_past_not_held_in_memory(upstream, tmp_path):
+    (upstream / "blob.bin").write_bytes(os.urandom(24 * 1024 * 1024))
+    commit_files(upstream, {"a.yaml": "x\n"}, "a manifest beside a large binary")
+    src = source(upstream, tmp_path)
+    tracemalloc.start()
+    try:
+        snap = src.poll()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, f"peak {peak} bytes"
+    assert sorted(p.name for p in snap.path.iterdir()) == ["a.yaml"]  # only manifests are written out
+
+
+def test_an_oversized_manifest_rejects_the_commit_once_and_a_fix_is_read(upstream, tmp_path):
+    good = commit_files(upstream, {"a.yaml": "x\n"}, "good")
+    src = source(upstream, tmp_path)
+    assert src.poll().commit == good
+    (upstream / "big.yaml").write_bytes(b"# " + b"x" * MAX_FILE_BYTES + b"\n")
+    bad = commit_files(upstream, {}, "a 4 MiB manifest")
+    with pytest.raises(RevisionRejected) as caught:
+        src.poll()
+    assert caught.value.commit == bad
+    assert "size limit: big.yaml is 4.0 MiB; expected at most 4.0 MiB per manifest file" in str(caught.value)
+    assert src.poll() is None  # not fetched into a snapshot again
+    assert src.current.commit == good and not (tmp_path / "work" / "snapshots" / bad).exists()
+    (upstream / "big.yaml").unlink()
+    fixed = commit_files(upstream, {"a.yaml": "y\n"}, "fixed")
+    assert src.poll().commit == fixed
+
+
+def test_too_many_files_or_bytes_reject_the_commit(upstream, tmp_path, monkeypatch):
+    monkeypatch.setattr(git_module, "MAX_FILES", 5)
+    commit_files(upstream, {f"m{i}.yaml": "x\n" for i in range(6)}, "six manifests")
+    with pytest.raises(RevisionRejected, match="file limit: more than 5 manifest files"):
+        source(upstream, tmp_path).poll()
+
+    monkeypatch.setattr(git_module, "MAX_FILES", 100)
+    monkeypatch.setattr(git_module, "MAX_SOURCE_BYTES", 10)
+    with pytest.raises(RevisionRejected, match="size limit: the manifests pass 10 bytes in all"):
+        source(upstream, tmp_path / "2").poll()
+
+    monkeypatch.setattr(git_module, "MAX_SOURCE_BYTES", 1 << 20)
+    monkeypatch.setattr(git_module, "MAX_ARCHIVE_ENTRIES", 20)
+    commit_files(upstream, {f"docs/n{i}.txt": "x\n" for i in range(30)}, "many other files")
+    with pytest.raises(RevisionRejected, match="more than 20 entries"):
+        source(upstream, tmp_path / "3").poll()
+
+
+def test_a_link_out_of_the_tree_rejects_the_commit(upstream, tmp_path):
+    (upstream / "evil.yaml").symlink_to("/etc/passwd")
+    bad = commit_files(upstream, {"a.yaml": "x\n"}, "a link to a host file")
+    with pytest.raises(RevisionRejected, match="unsafe entry evil.yaml") as caught:
+        source(upstream, tmp_path).poll()
+    assert caught.value.commit == bad
+
+
+def test_control_files_are_extracted_beside_manifests(upstream, tmp_path):
+    commit_files(upstream, {"a.yaml": "x\n", ".suspend": "", "README.md": "r\n"}, "suspended")
+    snap = source(upstream, tmp_path, control_files=(".suspend",)).poll()
+    assert sorted(p.name for p in snap.path.iterdir()) == [".suspend", "a.yaml"]
+
+
+def test_watch_reports_a_rejected_commit_once_and_keeps_following(upstream, tmp_path):
+    commit_files(upstream, {"a.yaml": "1\n"}, "one")
+    src = source(upstream, tmp_path, poll_interval=0.05)
+    seen, rejected, stop = [], [], threading.Event()
+    worker = threading.Thread(target=src.watch, args=(stop, seen.append, lambda c, r: rejected.append((c, r))))
+    worker.start()
+    try:
+        for _ in range(500):
+            if seen:
+                break
+            stop.wait(0.01)
+        (upstream / "big.yaml").write_bytes(b"x" * (MAX_FILE_BYTES + 1))
+        bad = commit_files(upstream, {}, "too big")
+        for _ in range(500):
+            if rejected:
+                break
+            stop.wait(0.01)
+        stop.wait(0.3)  # several more polls of the same head
+        (upstream / "big.yaml").unlink()
+        good = commit_files(upstream, {"a.yaml": "2\n"}, "two")
+        for _ in range(500):
+            if len(seen) == 2:
+                break
+            stop.wait(0.01)
+    finally:
+        stop.set()
+        worker.join(10)
+    assert [c for c, _ in rejected] == [bad] and "size limit" in rejected[0][1]
+    assert [s.commit for s in seen][-1] == good and len(seen) == 2

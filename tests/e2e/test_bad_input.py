@@ -70,3 +70,27 @@ def test_empty_directory_is_an_error(tmp_path, run_cli):
     assert code == 1
     assert str(tmp_path) in err and "no manifest files" in err
     assert sum(writes.values()) == 0
+
+
+HOSTILE = {
+    # 9 levels of 9 aliases: 9^9 strings once expanded (the 421-byte manifest took 9 GB).
+    "alias bomb": ("x0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
+        f"x{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)) + "spec: {tags: {t: *a8}}\n",
+        "alias limit"),
+    "recursive alias": ("spec: &a {x: *a}\n", "alias limit"),
+    "deep nesting": ("spec: {tags: " + "[" * 500 + "]" * 500 + "}\n", "depth limit"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_hostile_yaml_is_a_located_error_not_a_traceback(case, command, tmp_path, run_cli):
+    directory = _copy(tmp_path)
+    body, limit = HOSTILE[case]
+    (directory / "hostile.yaml").write_text(
+        "apiVersion: ecs-reconciler.io/v1alpha1\nkind: Cluster\nmetadata: {name: hostile}\n" + body)
+    code, out, err, writes = run_cli(command, str(directory))
+    assert code == 1
+    assert "hostile.yaml:" in err and limit in err and "expected" in err, err
+    assert "Traceback" not in err + out
+    assert sum(writes.values()) == 0

@@ -89,6 +89,36 @@ def test_loader_raises_only_invalid_manifests_on_raw_text(text):
     _load(text)
 
 
+@st.composite
+def aliased_text(draw) -> str:
+    """A manifest built of anchors and aliases: chains of any width and depth (alias bombs among
+    them), mappings and sequences, merge keys, aliases inside their own anchor, deep nesting."""
+    width, levels = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    lines = ["apiVersion: ecs-reconciler.io/v1alpha1", "kind: Cluster", "metadata: {name: c}",
+             "x0: &a0 {" + ", ".join(f"k{j}: lol" for j in range(width)) + "}"]
+    for i in range(1, levels):
+        refs = [f"*a{draw(st.integers(0, i - 1))}" for _ in range(width)]
+        shape = draw(st.sampled_from(["list", "map", "merge", "self"]))
+        if shape == "list":
+            body = "[" + ", ".join(refs) + "]"
+        elif shape == "map":
+            body = "{" + ", ".join(f"k{j}: {r}" for j, r in enumerate(refs)) + "}"
+        elif shape == "merge":
+            body = "{<<: [" + ", ".join(refs) + "]}"
+        else:
+            body = f"{{own: *a{i}, more: {refs[0]}}}"
+        lines.append(f"x{i}: &a{i} {body}")
+    depth = draw(st.integers(0, 200))
+    lines.append(f"spec: {{tags: {'[' * depth}*a{levels - 1}{']' * depth}}}")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=150, deadline=5000, suppress_health_check=list(HealthCheck))
+@given(aliased_text())
+def test_loader_raises_only_invalid_manifests_on_alias_structures(text):
+    _load(text)
+
+
 # `file:line: ...`; a file with no line to point at (empty, not UTF-8) is named alone.
 LOCATED = re.compile(r"^error: (\S*bad\.yaml(:\d+)?: |\S+: no manifests found)", re.MULTILINE)
 
