@@ -3,50 +3,40 @@
 Every trigger (new commit, file change, webhook, event-stream dirty key, resync timer) adds the
 same queue key, so a burst of triggers collapses into one reconcile and reconciles never overlap.
 One reconcile plans the whole desired set (dependency order stays the planner's job) and then
-applies only what the policies allow:
-
-- a *sync* is a change whose desired spec differs from the last applied one (or that depends on
-  one, e.g. a service whose task definition gets a new revision): applied unless dry-run/suspended;
-- a *drift* is a difference on a resource whose spec did not change: an out-of-band edit, reverted
-  only with self-heal.
+applies what the policies allow (decisions.py). The concerns live in their own modules: the source
+(source_feed.py), the decisions (decisions.py), the status rows and followed rollouts
+(resource_rows.py), the record of applied manifests (applied_specs.py); this module owns the
+threads, the queue, suspend and the order of a reconcile.
 
 An invalid revision is rejected whole: the last good desired state stays in force.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 import shutil
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
+from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, blocked_by
 from ..aws import Clients
-from ..desired.loader import DesiredState, load_manifests
-from ..desired.lookups import Lookups
-from ..desired.substitution import Substitution
-from ..diff.rules import family_revision
+from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
-from ..errors import InvalidManifests
 from ..observed.informer import Informer
 from ..observed.revisions import RevisionCache
-from ..observed.rollouts import ROLLOUT_TIMEOUT, Rollout, rolled_back, rollout_of
+from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.model import Action, Plan
-from ..report.masking import mask_text
-from ..report.render import masked_changes
-from ..sources.directory import DirectorySource
 from ..verify.preflight import Preflight
-from ..sources.git import GitSource, GitSourceError, redact_url
+from . import decisions
+from .applied_specs import AppliedSpecs
 from .metrics import ControllerMetrics
-from .status import ResourceStatus, StatusBoard
+from .resource_rows import Outcome, RolloutTracker, resource_rows
+from .source_feed import GitSourceError, SourceFeed
+from .status import StatusBoard
 from .workqueue import ExponentialBackoff, WorkQueue, run_workers
 
 log = logging.getLogger("reconciler.controller")
@@ -81,23 +71,6 @@ class ControllerConfig:
     tfstate: tuple[str, ...] = ()  # Terraform states for ${tfstate:...} references
 
 
-def is_directory_source(spec: str) -> bool:
-    return "://" not in spec and "#" not in spec and "@" not in spec.split("/")[0] and Path(spec).exists()
-
-
-def fingerprint(action: Action) -> str | None:
-    """Hash of what the manifest asks for; equal fingerprints mean 'the source did not change it'."""
-    if action.desired is None:
-        return None
-    body = action.desired.manifest.model_dump(mode="json", exclude_none=True)
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _dep_key(label: str) -> tuple[str, str]:
-    kind, _, name = label.partition("/")
-    return kind, name
-
-
 class Controller:
     """In-process controller: ``start``/``stop`` for the daemon, ``sync_once`` for one pass."""
 
@@ -106,41 +79,26 @@ class Controller:
         self.config = config
         self._stop = threading.Event()
         self._reconcile_lock = threading.Lock()
-        self._state_lock = threading.Lock()
-        self._source_lock = threading.RLock()  # one source load at a time
         self._threads: list[threading.Thread] = []
         self._workers: list[threading.Thread] = []
         self._own_workdir: str | None = None
         self.revisions = RevisionCache(config.cache_dir)
         self.queue = WorkQueue(ExponentialBackoff(base=config.backoff_base, cap=config.backoff_cap))
-        self.git: GitSource | None = None
-        self.directory: DirectorySource | None = None
-        if is_directory_source(config.source):
-            self.directory = DirectorySource(config.source, quiet_ms=100, max_delay_ms=1000)
-            display = str(config.source)
-        else:
-            workdir = config.workdir or self._make_workdir()
-            self.git = GitSource.from_spec(config.source, workdir=workdir, poll_interval=config.poll_interval,
-                                           control_files=(SUSPEND_FILE,))
-            display = redact_url(config.source)
         self.consumer = None
         self.metrics = ControllerMetrics(clients.call_log, self._event_stats)
-        self.status = StatusBoard(display, {"selfHeal": config.self_heal, "prune": config.prune,
-                                            "dryRun": config.dry_run})
-        self.desired: DesiredState | None = None
-        self.revision: str | None = None
-        self._manifest_dir: Path | None = None
-        self._manifest_source: tuple[str, Path] | None = None  # what _load read last
-        self._seen_revision: str | None = None
+        self.source = SourceFeed(
+            config.source, clients, workdir=lambda: config.workdir or self._make_workdir(),
+            poll_interval=config.poll_interval, resync_period=config.resync_period, tfstate=config.tfstate,
+            control_files=(SUSPEND_FILE,), on_error=self._source_failed,
+            on_fetched=lambda revision: self.status.update(fetched_revision=revision),
+            on_loaded=lambda revision: self.status.update(source_error=None))
+        self.status = StatusBoard(self.source.display, {"selfHeal": config.self_heal, "prune": config.prune,
+                                                        "dryRun": config.dry_run})
         self._http_suspended = False
         self._ready = False
-        self._applied: dict[tuple[str, str], str] = self._load_state()
-        # Services we deployed whose rollout we have not yet seen finish: key -> the task definition
-        # revision ("family:N") of that deployment, once a describe has shown it.
-        self._rollouts: dict[tuple[str, str], str | None] = {}
+        self.applied = AppliedSpecs(config.state_file)
+        self.rollouts = RolloutTracker(config.rollout_timeout)
         self.flap_guard = FlapGuard(config.flap_limit)
-        # Values of ${...} references, each looked up once per resync period.
-        self.lookups = Lookups(lambda: clients, config.tfstate, ttl=config.resync_period)
         self.preflight = Preflight(ttl=config.resync_period)
         # Observed state between full reads. With an event stream, a reconcile re-reads only what
         # events (and our own writes) touched; the resync timer asks for a warm resync (every service
@@ -150,6 +108,40 @@ class Controller:
         self._full_read_due = True
         self._resync_due = False
         self._last_full_read = 0.0  # time.monotonic() of the last full read
+
+    # -- the source, as the rest of the controller sees it ---------------------------------------------
+
+    @property
+    def desired(self) -> DesiredState | None:
+        return self.source.desired
+
+    @property
+    def revision(self) -> str | None:
+        return self.source.revision
+
+    @property
+    def directory(self):
+        return self.source.directory
+
+    @property
+    def git(self):
+        return self.source.git
+
+    def refresh_source(self) -> bool:
+        """Read the source; on a new valid revision swap the desired state. True if it changed."""
+        return self.source.refresh()
+
+    def _on_source_change(self, snap: Any) -> None:
+        """A watcher saw a new revision (git commit or directory content hash)."""
+        self.source.on_change(snap)
+        self.trigger()
+
+    def _source_failed(self, message: str, rejected: bool = False) -> None:
+        """A source that cannot be read, or (`rejected`) a revision refused whole."""
+        if rejected:
+            self.metrics.source_errors.inc()
+        self.status.update(source_error=message)
+        log.error("source error: %s", message, extra={"revision": self.source.seen_revision})
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -163,10 +155,8 @@ class Controller:
         # One worker: every trigger is the same whole-set key, so reconciles never overlap; the
         # parallelism is inside each apply (config.concurrency writes at once).
         self._workers = run_workers(self.queue, 1, self._handle, self._stop)
-        if self.git is not None:
-            self._spawn("git-source", self.git.watch, self._stop, self._on_source_change, self._source_rejected)
-        else:
-            self._spawn("directory-source", self.directory.watch, self._stop, self._on_source_change)
+        target, args, name = self.source.watcher(self._stop, self._on_source_change)
+        self._spawn(name, target, *args)
         self._spawn("resync", self._resync_loop)
         if self.config.events_queue:
             self._start_consumer()
@@ -216,7 +206,7 @@ class Controller:
         return self._ready
 
     def is_suspended(self) -> bool:
-        folder = self._manifest_dir
+        folder = self.source.manifest_dir
         by_file = folder is not None and folder.is_dir() and (folder / SUSPEND_FILE).exists()
         return self._http_suspended or by_file
 
@@ -246,78 +236,7 @@ class Controller:
         self.git.wake()
         return {"woken": True}
 
-    # -- source ----------------------------------------------------------------------------------------
-
-    def refresh_source(self) -> bool:
-        """Read the source; on a new valid revision swap the desired state. True if it changed.
-        Loads take turns (watcher, resync timer, `sync_once`), and a directory is hashed inside
-        the turn: the load that runs last read the files last, so an older one never wins."""
-        with self._source_lock:
-            return self._read_source()
-
-    def _read_source(self) -> bool:
-        if self.git is not None:
-            snap = self.git.poll()
-            if snap is None:
-                return False
-            return self._load(snap.commit, snap.path)
-        snap = self.directory.snapshot()
-        if snap.revision == self._seen_revision:
-            return False
-        return self._load(snap.revision, snap.path)
-
-    def _load(self, revision: str, path: Path) -> bool:
-        self._manifest_source = (revision, path)
-        self._seen_revision = revision
-        self.status.update(fetched_revision=revision)
-        try:
-            desired = load_manifests([str(path)], Substitution(self.lookups))
-        except InvalidManifests as exc:
-            self._manifest_dir = path if path.is_dir() else path.parent
-            errors = [_safe_error(self._relative(str(e), path), e.path) for e in exc.errors]
-            self.metrics.source_errors.inc()
-            self._source_failed(f"revision {revision[:12]} rejected: " + "; ".join(errors))
-            return False
-        with self._state_lock:
-            self.desired, self.revision = desired, revision
-            self._manifest_dir = path if path.is_dir() else path.parent
-        self.status.update(source_error=None)
-        for warning in desired.warnings:
-            log.warning("manifest accepted with changes: %s", str(warning).replace(str(path) + "/", ""),
-                        extra={"revision": revision})
-        log.info("loaded revision", extra={"revision": revision, "resources": len(desired)})
-        return True
-
-    def _relative(self, message: str, path: Path) -> str:
-        """Paths in `message` relative to the manifests, or to the checkout for a base outside them."""
-        message = message.replace(str(path) + "/", "")
-        if self.git is not None and self.git.path:
-            root = path.parents[len(Path(self.git.path).parts) - 1]
-            message = message.replace(str(root) + "/", "")
-        return message
-    def _source_rejected(self, revision: str, reason: str) -> None:
-        """The source refused a revision before loading it (over a limit): like an invalid one."""
-        self._seen_revision = revision
-        self.status.update(fetched_revision=revision)
-        self.metrics.source_errors.inc()
-        self._source_failed(f"revision {revision[:12]} rejected: {reason}")
-
-    def _source_failed(self, message: str) -> None:
-        self.status.update(source_error=message)
-        log.error("source error: %s", message, extra={"revision": self._seen_revision})
-
-    def _on_source_change(self, snap: Any) -> None:
-        """A watcher saw a new revision (git commit or directory content hash)."""
-        if self.directory is not None:
-            try:
-                self.refresh_source()  # hashed again in turn: the watcher's snapshot may be old by now
-            except OSError as exc:
-                self._source_failed(str(exc))
-        else:
-            with self._source_lock:
-                if snap.revision != self._seen_revision:
-                    self._load(snap.revision, Path(snap.path))
-        self.trigger()
+    # -- resync and the event stream -------------------------------------------------------------------
 
     def request_resync(self, full: bool = False) -> None:
         """Make the next reconcile a resync: warm with an event stream (every service and cluster
@@ -328,17 +247,8 @@ class Controller:
     def _resync_loop(self) -> None:
         while not self._stop.wait(self.config.resync_period):
             self.request_resync()
-            if self.desired is not None and self.desired.uses_references and self._manifest_source is not None:
-                # Values from elsewhere may have changed without a commit: substitute again.
-                self._load(*self._manifest_source)
-            if self.directory is not None:
-                try:
-                    self.refresh_source()
-                except OSError as exc:
-                    self._source_failed(str(exc))
+            self.source.resync()
             self.trigger()
-
-    # -- event stream ----------------------------------------------------------------------------------
 
     def _start_consumer(self) -> None:
         from ..observed.consumer import EventConsumer
@@ -365,8 +275,7 @@ class Controller:
     def reconcile(self) -> None:
         """One whole-set pass: plan, classify sync vs drift, apply what the policies allow."""
         with self._reconcile_lock:
-            with self._state_lock:
-                desired, revision = self.desired, self.revision
+            desired, revision = self.source.current()
             self._publish_suspended()
             if desired is None:
                 return
@@ -388,50 +297,51 @@ class Controller:
         engine = Engine(self.clients, options, self.revisions)
         plan = self._plan(engine, desired)
         self._ready = True
-        syncs = self._sync_keys(plan)
         writable = not (self.config.dry_run or self.is_suspended())
+        outcome = self._hold_back(plan)
+        chosen = (decisions.choose(plan, outcome.syncs, outcome.rolled_back | outcome.blocked, self.config.self_heal)
+                  if writable else [])
+        for action in plan.pending:
+            if action.key not in outcome.syncs and action.action != "conflict":
+                self.metrics.drift_detected.labels(kind=action.kind).inc()
+        if chosen and self.config.verify:
+            outcome.failed = self._preflight(desired, chosen)
+            chosen = [a for a in chosen if a.key not in outcome.failed]
+        if chosen:
+            failed, outcome.done = self._apply(engine, plan, chosen, outcome.syncs)
+            outcome.failed.update(failed)
+            for action in chosen:
+                if action.key in outcome.done:
+                    self.flap_guard.applied(action)
+        rows, moving = resource_rows(plan, outcome, self.rollouts)
+        # What we wrote, failed to write, or is still rolling out must be read again next time.
+        self.informer.mark(set(outcome.done) | set(outcome.failed) | moving)
+        self.status.set_resources(rows)
+        self.metrics.set_resource_states([r.document() for r in rows])
+        self.applied.remember(plan, outcome.done, outcome.failed, revision)
+        if moving:
+            self.queue.add_after(RECONCILE, self.config.rollout_poll)
+        if outcome.failed:
+            raise RuntimeError("apply failed for " + ", ".join("/".join(k) for k in outcome.failed))
+        self.status.update(reconcile_error=None)
+        if writable and not any(r.state in ("pending", "failed") for r in rows):
+            self.status.update(revision=revision)
+            self.metrics.applied_revision.info({"revision": revision or ""})
+        log.info("reconciled", extra={"revision": revision, "summary": plan.summary(), "applied": len(outcome.done),
+                                      "dry_run": self.config.dry_run, "suspended": not writable and not self.config.dry_run})
+
+    def _hold_back(self, plan: Plan) -> Outcome:
+        """Syncs, and what waits: a replace without --allow-replace, a perpetual diff, a rolled-back
+        deployment, and whatever depends on them. Everything else is applied."""
         perpetual = self.flap_guard.check(plan)
         for info in perpetual.values():
             if info.first:
                 self.metrics.perpetual_diffs.labels(kind=info.kind).inc()
                 log.error("perpetual diff: writes stopped until the manifest changes",
                           extra={"resource": f"{info.kind}/{info.name}", "applies": info.applies, "paths": info.paths})
-        rolled_back = self._rolled_back(plan)
-        # Held back on their own: a replace without --allow-replace, and what the flap guard stopped;
-        # what depends on them waits. Everything else is applied.
-        needs_replace = set() if self.config.allow_replace else {a.key for a in plan.pending if a.action == "replace"}
-        blocked = blocked_by(plan, set(perpetual) | needs_replace)
-        chosen = self._choose(plan, syncs, rolled_back | blocked) if writable else []
-        for action in plan.pending:
-            if action.key not in syncs and action.action != "conflict":
-                self.metrics.drift_detected.labels(kind=action.kind).inc()
-        failed: dict[tuple[str, str], str] = {}
-        done: set[tuple[str, str]] = set()
-        if chosen and self.config.verify:
-            failed = self._preflight(desired, chosen)
-            chosen = [a for a in chosen if a.key not in failed]
-        if chosen:
-            apply_failed, done = self._apply(engine, plan, chosen, syncs)
-            failed.update(apply_failed)
-            for action in chosen:
-                if action.key in done:
-                    self.flap_guard.applied(action)
-        rows, moving = self._rows(plan, syncs, done, failed, rolled_back, perpetual, blocked, needs_replace)
-        # What we wrote, failed to write, or is still rolling out must be read again next time.
-        self.informer.mark(set(done) | set(failed) | moving)
-        self.status.set_resources(rows)
-        self.metrics.set_resource_states([r.document() for r in rows])
-        self._remember(plan, done, failed)
-        if moving:
-            self.queue.add_after(RECONCILE, self.config.rollout_poll)
-        if failed:
-            raise RuntimeError("apply failed for " + ", ".join("/".join(k) for k in failed))
-        self.status.update(reconcile_error=None)
-        if writable and not any(r.state in ("pending", "failed") for r in rows):
-            self.status.update(revision=revision)
-            self.metrics.applied_revision.info({"revision": revision or ""})
-        log.info("reconciled", extra={"revision": revision, "summary": plan.summary(), "applied": len(done),
-                                      "dry_run": self.config.dry_run, "suspended": not writable and not self.config.dry_run})
+        replace = decisions.needs_replace(plan, self.config.allow_replace)
+        return Outcome(syncs=decisions.sync_keys(plan, self.applied.by_key), rolled_back=self.rollouts.rolled_back(plan),
+                       perpetual=perpetual, blocked=blocked_by(plan, set(perpetual) | replace), needs_replace=replace)
 
     def _plan(self, engine: Engine, desired: DesiredState) -> Plan:
         """Incremental between resyncs when the event stream keeps the cache honest, a warm resync when
@@ -466,41 +376,6 @@ class Controller:
                         extra={"checks": [f"{c.resource} {c.path}: {c.message}" for c in report.unverified]})
         return held
 
-    def _sync_keys(self, plan: Plan) -> set[tuple[str, str]]:
-        """Pending actions the source asked for, plus their dependents (new revision -> service)."""
-        syncs = {a.key for a in plan.pending
-                 if a.action == "delete" or self._applied.get(a.key) != fingerprint(a)}
-        grew = True
-        while grew:
-            grew = False
-            for action in plan.pending:
-                if action.key not in syncs and any(_dep_key(d) in syncs for d in action.depends_on):
-                    syncs.add(action.key)
-                    grew = True
-        return syncs
-
-    def _rolled_back(self, plan: Plan) -> set[tuple[str, str]]:
-        """Services we deployed whose task definition moved away before we saw the rollout finish:
-        ECS rolled the deployment back (circuit breaker). Deploying the same spec again would only
-        fail again, so they are held until the manifest changes."""
-        return {a.key for a in plan.pending if a.kind == "Service" and a.action == "update" and a.observed is not None
-                and rolled_back(a.request.get("taskDefinition"), self._rollouts.get(a.key), a.observed.body)}
-
-    def _choose(self, plan: Plan, syncs: set[tuple[str, str]], held: set[tuple[str, str]] = frozenset()) -> list[Action]:
-        """Syncs always, drift with self-heal, plus pending dependencies of anything chosen; never
-        what `held` names."""
-        pending = {a.key: a for a in plan.pending if a.action != "conflict"}
-        keys = {k for k in pending if (k in syncs or self.config.self_heal) and k not in held}
-        grew = True
-        while grew:
-            grew = False
-            for key in list(keys):
-                for dep in map(_dep_key, pending[key].depends_on):
-                    if dep in pending and dep not in keys:
-                        keys.add(dep)
-                        grew = True
-        return [a for a in plan.pending if a.key in keys]
-
     def _apply(self, engine: Engine, plan: Plan, chosen: list[Action], syncs: set[tuple[str, str]]):
         """Apply ``chosen`` in plan order; report which keys finished and which failed (and why)."""
         chosen_ids = {id(a) for a in chosen}
@@ -530,111 +405,3 @@ class Controller:
             if action.key in done and action.key not in syncs:
                 self.metrics.drift_healed.labels(kind=action.kind).inc()
         return {}, done
-
-    def _rows(self, plan: Plan, syncs, done, failed, held, perpetual: dict[tuple[str, str], Held],
-              blocked: set[tuple[str, str]], needs_replace: set[tuple[str, str]]
-              ) -> tuple[list[ResourceStatus], set[tuple[str, str]]]:
-        """A status row per resource, and the services still moving (to read again soon)."""
-        rows, moving = [], set()
-        for action in plan.actions:
-            if action.action == "delete" and action.key in done:
-                self._rollouts.pop(action.key, None)
-                continue
-            row = ResourceStatus(action.kind, action.name, "in-sync", action=action.action)
-            rollout = self._rollout(action)
-            if rollout.in_progress:
-                moving.add(action.key)
-            if action.key in failed:
-                row.state, row.error = "failed", failed[action.key]
-            elif action.action == "conflict":
-                row.state, row.error = "failed", "; ".join(action.reasons) or "conflict"
-            elif action.action == "none":
-                row.state = {"done": "in-sync", "in-progress": "rolling-out"}.get(rollout.state, "failed")
-                row.error = rollout.reason
-                if rollout.state == "done":
-                    self._rollouts.pop(action.key, None)
-                elif action.key in self._rollouts:
-                    self._rollouts[action.key] = family_revision(action.observed.body.get("taskDefinition"))
-            elif action.key in done:
-                if action.kind == "Service" and action.action != "delete":
-                    row.state = "rolling-out"
-                    moving.add(action.key)
-                    self._rollouts[action.key] = None  # which revision: the next describe says
-            elif action.key in perpetual:
-                row.state = "perpetual-diff"
-                row.drift = sorted({c.path for c in action.changes})
-                row.diff = masked_changes(action)
-                row.error = (f"applied {perpetual[action.key].applies} times with the same diff and AWS still answers "
-                             "differently; writes stopped until the manifest changes")
-            elif action.key in needs_replace:
-                row.state = "needs-replace"
-                row.drift = sorted({c.path for c in action.changes})
-                row.error = "; ".join(action.reasons) + " (run with --allow-replace to replace it)"
-            elif action.key in blocked:
-                row.state = "pending"
-                row.drift = sorted({c.path for c in action.changes})
-                row.error = "waits for a dependency that is held back (needs-replace or perpetual-diff)"
-            elif action.key in held:
-                row.state = "failed"
-                row.drift = sorted({c.path for c in action.changes})
-                row.error = ((rollout.reason + "; ") if rollout.reason else "") + (
-                    "ECS replaced the deployment of this spec (rolled back); not deployed again until the manifest changes")
-            elif action.key in syncs:
-                row.state = "pending"
-                row.drift = sorted({c.path for c in action.changes})
-            else:
-                row.state = "drifted"
-                row.drift = sorted({c.path for c in action.changes})
-            rows.append(row)
-        return rows, moving
-
-    def _rollout(self, action: Action) -> Rollout:
-        """The observed service's rollout (a resource that is not a service never rolls out)."""
-        if action.kind != "Service" or action.observed is None:
-            return Rollout("done")
-        return rollout_of(action.observed.body, timeout=self.config.rollout_timeout)
-
-    def _remember(self, plan: Plan, done, failed) -> None:
-        """Record what is now applied: in-sync and written resources; forget deleted ones."""
-        for action in plan.actions:
-            if action.key in failed:
-                continue
-            if action.action == "delete" and action.key in done:
-                self._applied.pop(action.key, None)
-            elif action.action == "none" or action.key in done:
-                fp = fingerprint(action)
-                if fp:
-                    self._applied[action.key] = fp
-        self._save_state()
-
-    # -- state file ------------------------------------------------------------------------------------
-
-    def _load_state(self) -> dict[tuple[str, str], str]:
-        path = self.config.state_file
-        if not path or not Path(path).exists():
-            return {}
-        try:
-            doc = json.loads(Path(path).read_text())
-            return {tuple(k.split("/", 1)): v for k, v in doc.get("applied", {}).items()}
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable state file %s: %s", path, exc)
-            return {}
-
-    def _save_state(self) -> None:
-        path = self.config.state_file
-        if not path:
-            return
-        doc = {"revision": self.revision, "applied": {"/".join(k): v for k, v in sorted(self._applied.items())}}
-        tmp = Path(path).with_suffix(".tmp")
-        tmp.write_text(json.dumps(doc, indent=2))
-        tmp.replace(path)
-
-
-def _safe_error(message: str, path: str | None) -> str:
-    """Drop the offending value from errors under environment/secrets, and mask secrets elsewhere."""
-    if path and re.search(r"environment|secret", path, re.IGNORECASE):
-        return _GOT_VALUE.sub("", message)
-    return mask_text(message)
-
-
-_GOT_VALUE = re.compile(r"\s*\(got .*\)$")

@@ -87,7 +87,7 @@ def test_watch_reports_content_changes_once_per_burst(tree, force_polling):
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import reconciler.controller.loop as loop  # noqa: E402
+import reconciler.controller.source_feed as loop  # noqa: E402 (where the controller loads manifests)
 from reconciler.aws import AwsSettings, CallLog, Clients  # noqa: E402
 from reconciler.controller.loop import Controller, ControllerConfig  # noqa: E402
 

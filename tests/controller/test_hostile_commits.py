@@ -16,7 +16,7 @@ from reconciler.controller.command import build_server
 from reconciler.controller.loop import Controller, ControllerConfig
 from reconciler.desired.files import MAX_FILE_BYTES
 
-MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "base"
 IDENT = ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false",
          "-c", "init.defaultBranch=main"]
 HEAD = "apiVersion: ecs-reconciler.io/v1alpha1\nkind: Cluster\nmetadata: {name: bomb}\n"

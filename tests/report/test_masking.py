@@ -14,7 +14,7 @@ from reconciler.operator import status as operator_status
 from reconciler.report import masking
 from reconciler.report.masking import MASK, MaskingFilter, mask_at, mask_text, mask_tree, mask_value
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "manifests"
+EXAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "base"
 
 M = MASK
 
@@ -54,6 +54,7 @@ def test_what_a_plan_is_read_for_stays_readable(text):
 def test_masked_by_name_in_every_shape_a_plan_prints():
     assert mask_value("spec.containerDefinitions[web].environment[DB_PASSWORD]", "x") == M
     assert mask_value("spec.containerDefinitions[web].logConfiguration.options.apikey", "abc") == M
+    assert mask_value("spec.containerDefinitions[web].logConfiguration.options[apikey]", "abc") == M
     assert mask_value("spec.containerDefinitions[web].command", ["app", "--password", "p", "--port", "80"]) == [
         "app", "--password", M, "--port", "80"]
     tree = {"environment": {"[DB_PASS]": "x", "[LOG_LEVEL]": "info"},
