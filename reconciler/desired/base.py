@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 API_VERSION = "ecs-reconciler.io/v1alpha1"
 ADOPT_ANNOTATION = "ecs-reconciler.io/adopt"
@@ -22,8 +22,21 @@ def _tag_mapping(value: Any) -> Any:
     return out
 
 
+# Tag keys a manifest may not set: ours record ownership (reconciler/ownership.py) and would plan a
+# change that never clears; AWS reserves `aws:` for itself.
+RESERVED_TAG_PREFIXES = ("ecs-reconciler.io/", "aws:")
+
+
+def _no_reserved_keys(tags: dict[str, str]) -> dict[str, str]:
+    reserved = sorted(k for k in tags if k.lower().startswith(RESERVED_TAG_PREFIXES))
+    if reserved:
+        raise ValueError(f"{', '.join(reserved)}: tag keys under {' or '.join(RESERVED_TAG_PREFIXES)} are reserved "
+                         "(ownership tags are written by ecs-reconciler; aws: by AWS)")
+    return tags
+
+
 # AWS tag keys/values are strings; a manifest may write `version: 2` and mean "2".
-Tags = Annotated[dict[str, str], BeforeValidator(_tag_mapping)]
+Tags = Annotated[dict[str, str], BeforeValidator(_tag_mapping), AfterValidator(_no_reserved_keys)]
 
 
 def tags_field() -> Any:

@@ -12,7 +12,8 @@ reshapes exactly that, and says so in one warning per document:
 - empty strings in enum fields (`pidMode: ""`, `appProtocol: ""`, `launchType: ""`), which other
   tools export for "unset" and the API rejects: unset, as ecspresso does;
 - `deploymentConfiguration.alarms` without `alarmNames`, the form AWS returns when alarms are off;
-- `roleArn` and `clusterArn` (what DescribeServices returns) as `role` and `cluster`.
+- `roleArn` and `clusterArn` (what DescribeServices returns) as `role` and `cluster`;
+- tags AWS reserves for itself (`aws:cloudformation:stack-name`), which no request may set.
 
 Tags as ECS writes them (a list of `{key, value}`) are accepted by the models themselves (`Tags`).
 """
@@ -65,6 +66,16 @@ def accept_published_forms(document: dict[str, Any], kind: str) -> tuple[dict[st
             if output in spec and request not in spec:
                 spec[request] = spec.pop(output)
                 notes.append(f"{output} read as {request}")
+    tags = spec.get("tags")
+    if isinstance(tags, list):
+        kept = [t for t in tags if not (isinstance(t, dict) and str(t.get("key", t.get("Key", ""))).startswith("aws:"))]
+    elif isinstance(tags, dict):
+        kept = {k: v for k, v in tags.items() if not str(k).startswith("aws:")}
+    else:
+        kept = tags
+    if kept != tags:  # AWS's own tags (a CloudFormation stack's) come with exported definitions
+        spec["tags"] = kept
+        notes.append("ignored tags AWS reserves (aws:...)")
     ignored = sorted(k for k in spec if k in OUTPUT_ONLY[kind])
     for key in ignored:
         del spec[key]

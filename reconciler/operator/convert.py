@@ -17,12 +17,10 @@ from ..desired.base import API_VERSION
 from ..desired.loader import DesiredState, Located, validate_document
 from ..desired.references import is_external_cluster, is_external_task_definition
 from ..errors import ManifestError
-from ..ownership import tag_list_to_dict
 from .crds import CRD_KINDS
 from .tenancy import owner_of
 
 OPERATOR_FIELDS = ("deletionPolicy", "awsName")
-RESERVED_TAGS = "ecs-reconciler.io/"  # ownership tags (reconciler/ownership.py): never set by an object
 REFERENCES = {"cluster": "EcsCluster", "taskDefinition": "EcsTaskDefinition"}
 
 # (crd kind, namespace, name) -> the object's body, or None when it does not exist.
@@ -73,10 +71,6 @@ def to_document(body: dict[str, Any], references: dict[str, str] | None = None) 
 
 
 def validate(body: dict[str, Any], references: dict[str, str] | None = None) -> Located:
-    reserved = _reserved_tags((body.get("spec") or {}).get("tags"))
-    if reserved:
-        raise InvalidObject(f"spec.tags: {', '.join(reserved)}: tags under {RESERVED_TAGS} are written by the "
-                            "operator (ownership), not by objects")
     errors: list[ManifestError] = []
     namespace = body.get("metadata", {}).get("namespace", "")
     source = f"{body['kind']}/{namespace}/{body['metadata']['name']}"
@@ -84,14 +78,6 @@ def validate(body: dict[str, Any], references: dict[str, str] | None = None) -> 
     if located is None:
         raise InvalidObject("; ".join(_short(e) for e in errors))
     return located
-
-
-def _reserved_tags(tags: Any) -> list[str]:
-    """Keys of `spec.tags` (a mapping, or the ECS list of {key, value}) that name our ownership tags."""
-    if isinstance(tags, list):
-        tags = tag_list_to_dict([t for t in tags if isinstance(t, dict)])
-    keys = tags.keys() if isinstance(tags, dict) else []
-    return sorted(str(k) for k in keys if str(k).startswith(RESERVED_TAGS))
 
 
 def _short(error: ManifestError) -> str:

@@ -131,3 +131,22 @@ spec:
     spec = load_text(text).resources[0].manifest.spec.to_api()
     assert spec["deploymentConfiguration"]["alarms"] == {"alarmNames": [], "enable": False, "rollback": False}
     assert "cluster" not in spec, "no cluster: the account's default cluster, as in CreateService"
+
+
+def test_ownership_and_aws_tag_keys_are_refused_in_every_kind():
+    text = """
+apiVersion: ecs-reconciler.io/v1alpha1
+kind: Service
+metadata: {name: web}
+spec:
+  taskDefinition: web:3
+  tags: [{key: ecs-reconciler.io/managed-by, value: someone-else}, {key: "aws:cloudformation:stack-name", value: s}]
+"""
+    # AWS's own tags come with exported definitions: ignored with a warning; ours are an error.
+    state = load_text(text.replace("{key: ecs-reconciler.io/managed-by, value: someone-else}, ", ""), "web.yaml")
+    assert state.resources[0].manifest.spec.tags == {} and "ignored tags AWS reserves" in state.warnings[0].message
+    with pytest.raises(InvalidManifests) as caught:
+        load_text(text, "web.yaml")
+    (error,) = caught.value.errors
+    assert error.path == "spec.tags" and error.line == 7
+    assert "ecs-reconciler.io/managed-by: tag keys under" in error.message

@@ -105,5 +105,5 @@ def test_the_charts_default_policy_is_valid_and_allows_everything():
 def test_an_object_cannot_set_ownership_tags_itself(tags):
     body = {"apiVersion": "ecs-reconciler.io/v1alpha1", "kind": "EcsCluster",
             "metadata": {"name": "shop", "namespace": "team-b", "uid": "2222"}, "spec": {"tags": tags}}
-    with pytest.raises(InvalidObject, match=r"spec.tags: ecs-reconciler.io/\S+: tags under ecs-reconciler.io/"):
+    with pytest.raises(InvalidObject, match=r"spec.tags: ecs-reconciler.io/\S+: tag keys under ecs-reconciler.io/ or aws: are reserved"):
         validate(body)
