@@ -81,13 +81,16 @@ def _refuse_exposed_control(listen: str, admin_token: str | None) -> None:
                    "needs one is held back as needs-replace and everything else is applied.")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Before each apply, run the verify checks on what it writes; a resource that fails is not applied.")
+@click.option("--allow-env", multiple=True, metavar="PATTERN",
+              help="Environment variables ${env:NAME} may read (a glob, repeatable; default none): anyone who can "
+                   "push writes the manifests, and the controller's environment holds its own credentials.")
 @click.option("--tfstate", multiple=True,
               help="Terraform state for ${tfstate:...} references: FILE or s3://bucket/key (repeatable).")
 @click.pass_obj
 def run(state, source: str, poll_interval: float, resync_period: float, full_resync_period: float,
         events_queue: str | None, self_heal: bool, prune: bool, dry_run: bool, concurrency: int, listen: str,
         webhook_secret: str | None, admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None,
-        rollout_timeout: float, flap_limit: int, allow_replace: bool, verify: bool,
+        rollout_timeout: float, flap_limit: int, allow_replace: bool, verify: bool, allow_env: tuple[str, ...],
         tfstate: tuple[str, ...]) -> None:
     """Run the GitOps controller: keep ECS converged to a directory or a git branch."""
     from . import logging_json
@@ -105,7 +108,8 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
                               self_heal=self_heal, prune=prune, dry_run=dry_run, concurrency=concurrency,
                               instance=state.instance, state_file=state_file, cache_dir=cache_dir,
                               rollout_timeout=rollout_timeout, flap_limit=flap_limit,
-                              allow_replace=allow_replace, verify=verify, tfstate=tuple(tfstate))
+                              allow_replace=allow_replace, verify=verify, tfstate=tuple(tfstate),
+                              allow_env=tuple(allow_env))
     controller = Controller(state.clients(), config)
     if once:
         try:

@@ -69,6 +69,7 @@ class ControllerConfig:
     allow_replace: bool = False  # apply replaces (delete and create); otherwise they wait as needs-replace
     verify: bool = True  # run the verify checks on what an apply will write; failing resources are held
     tfstate: tuple[str, ...] = ()  # Terraform states for ${tfstate:...} references
+    allow_env: tuple[str, ...] = ()  # glob patterns of the environment variables ${env:...} may read
 
 
 class Controller:
@@ -89,7 +90,7 @@ class Controller:
         self.source = SourceFeed(
             config.source, clients, workdir=lambda: config.workdir or self._make_workdir(),
             poll_interval=config.poll_interval, resync_period=config.resync_period, tfstate=config.tfstate,
-            control_files=(SUSPEND_FILE,), on_error=self._source_failed,
+            control_files=(SUSPEND_FILE,), allow_env=config.allow_env, on_error=self._source_failed,
             on_fetched=lambda revision: self.status.update(fetched_revision=revision),
             on_loaded=lambda revision: self.status.update(source_error=None))
         self.status = StatusBoard(self.source.display, {"selfHeal": config.self_heal, "prune": config.prune,

@@ -37,6 +37,7 @@ class SourceFeed:
 
     def __init__(self, source: str, clients: Any, *, workdir: Callable[[], str], poll_interval: float,
                  resync_period: float, tfstate: tuple[str, ...], control_files: tuple[str, ...],
+                 allow_env: tuple[str, ...] = (),
                  on_error: Callable[..., None], on_fetched: Callable[[str], None],
                  on_loaded: Callable[[str], None]) -> None:
         self.git: GitSource | None = None
@@ -48,7 +49,8 @@ class SourceFeed:
             self.git = GitSource.from_spec(source, workdir=workdir(), poll_interval=poll_interval,
                                            control_files=control_files)
             self.display = redact_url(source)
-        self.lookups = Lookups(lambda: clients, tfstate, ttl=resync_period)
+        # Anyone who can push writes the manifests: they read only the environment variables named.
+        self.lookups = Lookups(lambda: clients, tfstate, ttl=resync_period, allow_env=tuple(allow_env))
         self.on_error, self.on_fetched, self.on_loaded = on_error, on_fetched, on_loaded
         self.desired: DesiredState | None = None
         self.revision: str | None = None

@@ -8,6 +8,7 @@ belongs in `secrets[].valueFrom`, where ECS reads it at task start and it never 
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import threading
 import time
@@ -16,9 +17,12 @@ from typing import Any, Callable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..report.masking import is_sensitive
 from .tfstate import TfState, TfStateError
 
 KINDS = ("env", "ssm", "cfn", "cfn-export", "tfstate")
+# The process's own credentials and settings: never substituted into a manifest.
+CREDENTIAL_PREFIXES = ("AWS_", "ECS_RECONCILER_", "GITHUB_", "GIT_", "SSH_", "KUBERNETES_")
 # What each kind of reference needs to read (for `iam-policy`).
 READ_ACTIONS = {
     "ssm": ["ssm:GetParameter"],
@@ -43,8 +47,12 @@ class Lookups:
 
     def __init__(self, clients: Callable[[], Any] | None = None, tfstate: tuple[str, ...] | list[str] = (),
                  ttl: float | None = None, environ: dict[str, str] | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, allow_env: tuple[str, ...] | None = None):
+        """`allow_env`: glob patterns of the environment variables manifests may read (None: any
+        that does not look like a credential; the controller, which applies what anyone with push
+        access writes, passes only what `--allow-env` names)."""
         self._clients_factory = clients
+        self.allow_env = allow_env
         self._clients: Any = None
         self.tfstate_locations = tuple(tfstate)
         self.ttl = ttl
@@ -95,6 +103,12 @@ class Lookups:
         name, has_default, default = body.partition(":-")
         if not name or not name.replace("_", "a").isalnum() or name[0].isdigit():
             raise Unresolved(f"{name!r} is not an environment variable name")
+        if name.upper().startswith(CREDENTIAL_PREFIXES) or is_sensitive(name):
+            raise Unresolved(f"environment variable {name} may hold a credential and is not available to manifests "
+                             "(put secrets in secrets[].valueFrom)")
+        if self.allow_env is not None and not any(fnmatch.fnmatchcase(name, p) for p in self.allow_env):
+            allowed = ", ".join(self.allow_env) or "none"
+            raise Unresolved(f"environment variable {name} is not one manifests may read here (--allow-env: {allowed})")
         environ = self._environ if self._environ is not None else os.environ
         value = environ.get(name)
         if value is None or (has_default and value == ""):

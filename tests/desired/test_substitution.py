@@ -187,3 +187,26 @@ def test_plan_show_origins_names_each_source_without_values(run_cli, local, tmp_
     assert {o["reference"] for o in json.loads(out)["origins"]} == {"${env:WEB_TAG}", "${ssm:/shop/replicas}"}
     code, out, err, writes = run_cli("apply", str(write(tmp_path, image="nginx:${ssm:/nope}")), "--yes")
     assert code == 1 and "${ssm:/nope}: SSM parameter /nope not found" in err and sum(writes.values()) == 0
+
+
+@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "ECS_RECONCILER_ADMIN_TOKEN",
+                                  "GITHUB_TOKEN", "DB_PASSWORD", "STRIPE_API_KEY"])
+def test_credentials_in_the_environment_are_never_substituted(tmp_path, name):
+    path = write(tmp_path, value="${env:%s}" % name)
+    with pytest.raises(InvalidManifests) as caught:
+        load(path, Lookups(environ={name: "s3cr3t-value"}))
+    (error,) = caught.value.errors
+    assert "may hold a credential and is not available to manifests" in error.message
+    assert "s3cr3t-value" not in str(caught.value)
+
+
+def test_the_controller_reads_only_the_environment_variables_it_was_given(tmp_path):
+    environ = {"WEB_TAG": "1.28", "HOME": "/root"}
+    allowed = Lookups(environ=environ, allow_env=("WEB_*",))
+    assert load(write(tmp_path, image="nginx:${env:WEB_TAG}"), allowed).resources[0].manifest.spec \
+        .containerDefinitions[0].image == "nginx:1.28"
+    with pytest.raises(InvalidManifests) as caught:
+        load(write(tmp_path, image="nginx:${env:HOME}"), allowed)
+    assert "is not one manifests may read here (--allow-env: WEB_*)" in caught.value.errors[0].message
+    with pytest.raises(InvalidManifests):
+        load(write(tmp_path, image="nginx:${env:WEB_TAG}"), Lookups(environ=environ, allow_env=()))
