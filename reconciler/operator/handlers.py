@@ -304,6 +304,12 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
 
     def reconcile(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
         raw = _plain(body)
+        status = raw.get("status") or {}
+        if not config.self_heal and status.get("synced") and status.get("specHash") == spec_hash(raw.get("spec") or {}):
+            # The spec is the one already applied (an operator restart resumes every object, and kopf
+            # may run a handler again): what differs now is drift, which only self-heal reverts.
+            check_drift(body, patch, _due=True, **kwargs)
+            return
         converted = prepare(raw, patch, kwargs)
         if converted is not None:
             converge(raw, patch, converted, "in sync with the spec")
