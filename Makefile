@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test bench crds clean
+.PHONY: venv demo test bench crds wheel package-test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,5 +26,14 @@ bench: $(STAMP)
 crds: $(STAMP)
 	$(BIN)/python -m reconciler.operator.crds --output helm/crds/
 
+# The sdist, and the wheel built from it (so a file missing from the sdist breaks the wheel too).
+wheel: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
+# Build, install into an empty environment with pipx, run it (a minute or two: not in `make test`).
+package-test: $(STAMP)
+	$(BIN)/python -m pytest -q -m package tests/packaging
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

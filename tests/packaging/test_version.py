@@ -1,0 +1,48 @@
+"""One version everywhere: pyproject.toml holds it; the package, --version and the chart follow it,
+so a release cannot ship a chart that pulls some other image."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+import reconciler
+from reconciler.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_the_installed_package_carries_the_pyproject_version():
+    assert reconciler.__version__ == VERSION, "stale installed metadata: run `make venv`"
+
+
+def test_version_option_prints_it():
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"ecs-reconciler, version {VERSION}\n"
+
+
+def test_the_chart_is_versioned_with_the_app_and_deploys_its_image():
+    chart = yaml.safe_load((ROOT / "helm" / "Chart.yaml").read_text())
+    values = yaml.safe_load((ROOT / "helm" / "values.yaml").read_text())
+    assert chart["appVersion"] == VERSION
+    assert chart["version"] == VERSION
+    assert values["image"]["tag"] == VERSION
+
+
+def test_local_commands_without_the_local_extra_name_the_extra(monkeypatch):
+    # As in a base install: moto is not importable, and nothing of the local endpoint is loaded.
+    monkeypatch.setitem(sys.modules, "moto", None)
+    for name in [m for m in sys.modules if m == "reconciler.local" or m.startswith("reconciler.local.")]:
+        monkeypatch.delitem(sys.modules, name)
+    for args in (["--local", "plan", str(ROOT / "manifests")], ["local", "--port", "0"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "needs the optional 'local' extra (moto is not installed)" in result.output
+        assert "pip install 'ecs-reconciler[local]'" in result.output
