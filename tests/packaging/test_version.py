@@ -33,6 +33,7 @@ def test_the_chart_is_versioned_with_the_app_and_deploys_its_image():
     assert chart["appVersion"] == VERSION
     assert chart["version"] == VERSION
     assert values["image"]["tag"] == VERSION
+    assert values["image"]["digest"] == "", "the chart's default pulls the release tag; a digest is set per install"
 
 
 def test_local_commands_without_the_local_extra_name_the_extra(monkeypatch):
