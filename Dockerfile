@@ -22,7 +22,7 @@ COPY pyproject.toml README.md ./
 COPY reconciler ./reconciler
 
 # Optional extras to install, e.g. --build-arg EXTRAS=local for the embedded endpoint (moto: about
-# 220 MB more), so the image can be tried without AWS (`--local plan`). The release image has none.
+# 200 MB more), so the image can be tried without AWS (`--local plan`). The release image has none.
 ARG EXTRAS=
 RUN python3 -m venv /opt/build \
  && /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /wheels ".${EXTRAS:+[${EXTRAS}]}" \
@@ -48,6 +48,7 @@ LABEL org.opencontainers.image.title="ecs-reconciler" \
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 git ca-certificates \
+ && apt-get clean \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 10001 ecs-reconciler \
  && useradd --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
