@@ -1,14 +1,16 @@
-"""One version everywhere: pyproject.toml holds it; the package, --version and the chart follow it,
-so a release cannot ship a chart that pulls some other image."""
+"""One version everywhere: pyproject.toml holds it; the package, --version, the chart and the
+changelog follow it, so a release cannot ship a chart that pulls some other image."""
 
 from __future__ import annotations
 
+import re
 import sys
 import tomllib
 from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
+from packaging.version import Version
 
 import reconciler
 from reconciler.cli import cli
@@ -34,6 +36,19 @@ def test_the_chart_is_versioned_with_the_app_and_deploys_its_image():
     assert chart["version"] == VERSION
     assert values["image"]["tag"] == VERSION
     assert values["image"]["digest"] == "", "the chart's default pulls the release tag; a digest is set per install"
+
+
+def test_changelog_follows_keep_a_changelog_and_has_this_release():
+    text = (ROOT / "CHANGELOG.md").read_text()
+    headings = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$", text, re.M)
+    assert headings[0] == ("Unreleased", ""), "the first section is [Unreleased]"
+    released = headings[1:]
+    assert released and all(date for _, date in released), "every release has a date"
+    versions = [Version(name) for name, _ in released]
+    assert versions == sorted(versions, reverse=True), "newest release first"
+    assert str(versions[0]) == VERSION, f"no CHANGELOG.md section for {VERSION}"
+    for name, _ in headings:
+        assert re.search(rf"^\[{re.escape(name)}\]: https://\S+$", text, re.M), f"no link for [{name}]"
 
 
 def test_local_commands_without_the_local_extra_name_the_extra(monkeypatch):
