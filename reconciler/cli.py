@@ -7,6 +7,7 @@ pending (only with `plan --detailed-exitcode`).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import sys
@@ -46,6 +47,7 @@ class Context:
         return Clients(AwsSettings(region=self.region or ("us-east-1" if self.local else None), endpoint_url=endpoint))
 
     def start_local(self) -> Any:
+        require_local_extra()
         from .local import stable_ids
         from .local.server import LocalEndpoint
 
@@ -59,6 +61,18 @@ class Context:
 def fail(message: str) -> None:
     click.echo(click.style("error: ", fg="red", bold=True) + mask_text(message), err=True)
     raise SystemExit(EXIT_ERROR)
+
+
+def require_local_extra() -> None:
+    """The embedded endpoint's moto and cheroot come only with the optional `local` extra: say so."""
+    try:
+        importlib.import_module("reconciler.local")
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        if missing == "reconciler":
+            raise
+        fail(f"the local endpoint needs the optional 'local' extra ({missing} is not installed): "
+             "pip install 'ecs-reconciler[local]', or pipx install 'ecs-reconciler[local]'")
 
 
 def load_or_fail(paths: tuple[str, ...], state: Context | None = None, tfstate: tuple[str, ...] = ()) -> DesiredState:
@@ -94,7 +108,8 @@ def aws_errors() -> Iterator[None]:
 @click.version_option(__version__, prog_name="ecs-reconciler")
 @click.option("--region", envvar="AWS_REGION", help="AWS region (default: AWS_REGION, then us-east-1).")
 @click.option("--endpoint-url", envvar="AWS_ENDPOINT_URL", help="Send AWS calls here (e.g. a local endpoint).")
-@click.option("--local", is_flag=True, help="Run this command against an embedded local ECS endpoint.")
+@click.option("--local", is_flag=True,
+              help="Run this command against an embedded local ECS endpoint (needs the optional 'local' extra).")
 @click.option("--instance", default=DEFAULT_INSTANCE, show_default=True,
               help="This reconciler's name: the value of its ownership tag. Instances never touch each other's resources.")
 @click.option("--log-level", default="WARNING", show_default=True,
@@ -240,7 +255,8 @@ def schema(kind: str | None) -> None:
 @click.option("--port", default=4566, show_default=True)
 @click.option("--settle-seconds", default=1.0, show_default=True, help="How long a deployment takes to complete.")
 def local(host: str, port: int, settle_seconds: float) -> None:
-    """Serve the embedded local ECS endpoint (moto plus a scheduler that runs services)."""
+    """Serve the embedded local ECS endpoint (moto plus a scheduler that runs services; the 'local' extra)."""
+    require_local_extra()
     from .local.server import serve
 
     serve(host, port, settle_seconds=settle_seconds)
