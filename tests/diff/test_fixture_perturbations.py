@@ -92,7 +92,7 @@ def task_definition_edits(request: dict) -> Iterator[Edit]:
             yield (f"{name}.memory", lambda b, n=name: _container(b, n).update(memory=_container(b, n)["memory"] + 1),
                    f"{base}.memory", True)
         names = [e["name"] for e in c.get("environment") or []]
-        for env in set(n for n in names if names.count(n) == 1):
+        for env in sorted(set(n for n in names if names.count(n) == 1)):
             def edit(b, n=name, e=env):
                 item = next(i for i in _container(b, n)["environment"] if i["name"] == e)
                 item["value"] = str(item.get("value", "")) + "-x"

@@ -84,7 +84,11 @@ async def test_objects_converge_update_drift_heal_and_delete(kube, local, run_op
         async def count_drift():
             status = await kube.status("EcsService", "web")
             return status if "spec.desiredCount" in status.get("driftedPaths", []) else None
-        drifted = await kube.wait_for(count_drift, what="desiredCount drift")
+        try:
+            drifted = await kube.wait_for(count_drift, what="desiredCount drift")
+        except AssertionError as exc:  # say what the operator believed, and what AWS had
+            count = ecs.describe_services(cluster="shop", services=["web"])["services"][0]["desiredCount"]
+            raise AssertionError(f"{exc}; status {await kube.status('EcsService', 'web')}; desiredCount {count}") from None
         assert drifted["drifted"] is True
         assert ecs.describe_services(cluster="shop", services=["web"])["services"][0]["desiredCount"] == 3
 

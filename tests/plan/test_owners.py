@@ -4,7 +4,10 @@ engine without owners (CLI, controller) neither checks nor writes them."""
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.desired.loader import load_text
+from reconciler.errors import InvalidManifests
 from reconciler.engine import Engine, EngineOptions
 from reconciler.observed.state import Observed, ObservedState
 from reconciler.ownership import OWNER, OWNERSHIP_KEYS, ownership_tags, tag_list_to_dict
@@ -47,12 +50,13 @@ def test_without_owners_the_owner_tag_is_neither_checked_nor_a_change():
 
 
 def test_the_engine_writes_the_owner_and_a_spec_tag_cannot_forge_it(clients):
-    forged = load_text((CLUSTER % "").replace("spec: {}", f"spec: {{tags: {{ecs-reconciler.io/owner: {THEIRS}, team: b}}}}"))
+    with pytest.raises(InvalidManifests, match="reserved"):  # no manifest may set an ownership tag
+        load_text((CLUSTER % "").replace("spec: {}", f"spec: {{tags: {{ecs-reconciler.io/owner: {THEIRS}, team: b}}}}"))
+    plain = load_text((CLUSTER % "").replace("spec: {}", "spec: {tags: {team: b}}"))
     engine = Engine(clients, EngineOptions(owners={"Cluster/c": MINE}))
-    engine.apply(engine.plan(forged))
+    engine.apply(engine.plan(plain))
     tags = tag_list_to_dict(clients.ecs.describe_clusters(clusters=["c"], include=["TAGS"])["clusters"][0]["tags"])
     assert tags[OWNER] == MINE and tags["team"] == "b"
-    plain = load_text((CLUSTER % "").replace("spec: {}", "spec: {tags: {team: b}}"))
     assert engine.plan(plain).get("Cluster", "c").action == "none"
 
     # An owner missing from a resource of ours (written by an older version) is added, nothing else.
