@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pytest-xdist workers: one per core (CI has 2); every test brings its own endpoints and ports.
+TEST_WORKERS ?= auto
 
 # The version has one home, pyproject.toml; the image tag and its OCI label follow it.
 VERSION  = $(shell $(PYTHON) -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')
@@ -50,7 +52,7 @@ lint: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 
 test: $(STAMP) helm lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
