@@ -29,7 +29,7 @@ from .ownership import user_tags, tag_list_to_dict
 from .desired.cluster import ClusterSpec
 from .desired.service import ServiceSpec
 from .desired.task_definition import TaskDefinitionSpec
-from .targets import spec_from_aws
+from .rule_targets import spec_from_aws
 
 API_VERSION = "ecs-reconciler.io/v1alpha1"
 ADOPT = {"ecs-reconciler.io/adopt": "true"}

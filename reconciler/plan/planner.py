@@ -21,7 +21,7 @@ from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
 from ..observed.state import Observed, ObservedState
 from ..ownership import FIELDS, OWNER, WRITE_ONLY, is_owned, user_tags
-from ..targets import TARGET_ID, spec_from_aws
+from ..rule_targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
 NEW_REVISION = "(new revision)"
