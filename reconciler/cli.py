@@ -40,11 +40,14 @@ class Context:
     instance: str = DEFAULT_INSTANCE
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
-    def clients(self) -> Clients:
+    def settings(self) -> AwsSettings:
         endpoint = self.endpoint_url
         if self.local:
             endpoint = self.start_local().url
-        return Clients(AwsSettings(region=self.region or ("us-east-1" if self.local else None), endpoint_url=endpoint))
+        return AwsSettings(region=self.region or ("us-east-1" if self.local else None), endpoint_url=endpoint)
+
+    def clients(self) -> Clients:
+        return Clients(self.settings())
 
     def start_local(self) -> Any:
         require_local_extra()
@@ -169,6 +172,11 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 
     desired = load_or_fail(paths, state, tfstate)
     color = not no_color and sys.stdout.isatty()
+    if desired.targets:
+        if run_verify or show_origins:
+            fail("--verify and --show-origins do not support Target manifests yet")
+        _plan_by_target(state, desired, output, detailed_exitcode, prune, show_sensitive, color, cache_dir)
+        return
     with aws_errors():
         report = verify(desired, state.clients()) if run_verify else None
         result = _engine(state, prune=prune, cache_dir=cache_dir).plan(desired)
@@ -195,6 +203,58 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
         raise SystemExit(EXIT_CHANGES)
 
 
+def _target_engines(state: Context, desired: DesiredState, prune: bool = False, allow_replace: bool = False,
+                    cache_dir: str | None = None, revision: str | None = None) -> Any:
+    from .target_engines import TargetEngines
+
+    options = EngineOptions(instance=state.instance, prune=prune, allow_replace=allow_replace, revision=revision)
+    return TargetEngines(desired, state.settings(), options, cache_dir=cache_dir)
+
+
+def _plan_by_target(state: Context, desired: DesiredState, output: str, detailed_exitcode: bool, prune: bool,
+                    show_sensitive: bool, color: bool, cache_dir: str | None) -> None:
+    """`plan` over several targets: in parallel, one section per target; a failed target exits 1."""
+    from .report.by_target import render_json_by_target, render_markdown_by_target, render_text_by_target
+
+    engines = _target_engines(state, desired, prune=prune, cache_dir=cache_dir)
+    runs = engines.plan()
+    if output == "json":
+        click.echo(render_json_by_target(runs, show_sensitive))
+    elif output == "markdown":
+        click.echo(render_markdown_by_target(runs, show_sensitive))
+    else:
+        click.echo(render_text_by_target(runs, color=color, show_sensitive=show_sensitive))
+    if engines.failed or engines.conflicts:
+        raise SystemExit(EXIT_ERROR)
+    if detailed_exitcode and engines.has_changes:
+        raise SystemExit(EXIT_CHANGES)
+
+
+def _apply_by_target(state: Context, desired: DesiredState, yes: bool, prune: bool, allow_replace: bool,
+                     show_sensitive: bool, cache_dir: str | None, revision: str | None) -> None:
+    """`apply` over several targets: plan all, confirm once, apply every target in parallel; the
+    targets that fail are reported on their own section and make the command exit 1."""
+    from .report.by_target import render_text_by_target
+
+    engines = _target_engines(state, desired, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir,
+                              revision=revision)
+    engines.plan()
+    click.echo(render_text_by_target(engines.runs, color=sys.stdout.isatty(), show_sensitive=show_sensitive))
+    if engines.has_changes:
+        if not yes:
+            if not sys.stdin.isatty():
+                fail("refusing to apply without confirmation: pass --yes")
+            click.confirm("Apply these changes?", abort=True)
+        engines.apply(on_progress=lambda message: click.echo(f"  {message}", err=True))
+    for run in engines.runs:
+        if run.error:
+            click.echo(click.style("error: ", fg="red", bold=True) + f"target {run.label}: {run.error}", err=True)
+        elif run.applied is not None:
+            click.echo(f"Target {run.label}: applied {len(run.applied.outcomes)} change(s).")
+    if engines.failed:
+        raise SystemExit(EXIT_ERROR)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
@@ -216,6 +276,11 @@ def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: 
     from .report.progress import RolloutProgress
 
     desired = load_or_fail(paths, state, tfstate)
+    if desired.targets:
+        if wait:
+            fail("--wait does not support Target manifests yet")
+        _apply_by_target(state, desired, yes, prune, allow_replace, show_sensitive, cache_dir, revision)
+        return
     with aws_errors():
         engine = _engine(state, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir, revision=revision)
         result = engine.plan(desired)
