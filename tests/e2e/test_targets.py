@@ -162,3 +162,21 @@ def test_cli_groups_by_target_and_a_failing_target_stops_no_other(run_cli, local
         (None, "us-east-1", None, None, 4), ("payments-eu", "eu-west-1", "222222222222", None, 4),
         ("search-ap", "ap-southeast-2", "333333333333", None, 4)]
     assert len({(r["target"], r["kind"], r["name"]) for r in doc["resources"]}) == 12
+
+
+def test_events_setup_per_target_puts_each_stream_in_its_own_account_and_region(run_cli, local, three_targets):
+    code, out, err, _ = run_cli("events", "setup", "--target", "payments-eu", str(three_targets))
+    assert code == 0, err
+    [(label, result)] = json.loads(out).items()
+    assert label == "payments-eu" and result["rule_arns"][0].startswith("arn:aws:events:eu-west-1:222222222222:")
+    assert result["queue_arn"] == "arn:aws:sqs:eu-west-1:222222222222:ecs-reconciler"
+    sqs = _session(local.url, "222222222222", "eu-west-1").client("sqs", endpoint_url=local.url)
+    assert [u.rsplit("/", 1)[-1] for u in sqs.list_queues().get("QueueUrls", [])] == ["ecs-reconciler"]
+    ambient = boto3.client("sqs", endpoint_url=local.url, region_name="eu-west-1")
+    assert ambient.list_queues().get("QueueUrls", []) == []
+
+    code, out, err, _ = run_cli("events", "setup", str(three_targets))
+    assert code == 0, err
+    assert sorted(json.loads(out)) == ["(ambient)", "payments-eu", "search-ap"]
+    code, out, err, _ = run_cli("events", "setup", "--target", "nowhere", str(three_targets))
+    assert code == 2 and "no Target named 'nowhere'" in err
