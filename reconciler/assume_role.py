@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import botocore.credentials
-import botocore.session
+import botocore.exceptions
 
 
 class _AssumedRole(botocore.credentials.CredentialProvider):
@@ -51,6 +51,6 @@ def assumed_role_session(source: boto3.session.Session, role_arn: str, region: s
     )
     credentials = botocore.credentials.DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials,
                                                                      method=_AssumedRole.METHOD)
-    core = botocore.session.Session()
-    core.register_component("credential_provider", botocore.credentials.CredentialResolver([_AssumedRole(credentials)]))
-    return boto3.session.Session(botocore_session=core, region_name=region)
+    from .aws import new_session
+
+    return new_session(botocore.credentials.CredentialResolver([_AssumedRole(credentials)]), region_name=region)

@@ -25,6 +25,8 @@ from urllib.parse import urlparse
 
 import boto3
 import botocore.config
+import botocore.loaders
+import botocore.session
 
 READ_PREFIXES = ("Describe", "List", "Get")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -101,6 +103,28 @@ class AwsSettings:
         return bool(endpoint) and urlparse(endpoint).hostname in LOCAL_HOSTS
 
 
+_LOADER_LOCK = threading.Lock()
+_LOADER: botocore.loaders.Loader | None = None
+
+
+def new_session(credential_provider: Any = None, **kwargs: Any) -> boto3.session.Session:
+    """A boto3 session sharing one botocore data loader with every other session of the process: the
+    service models (ECS's alone is megabytes of JSON) are parsed once, not once per target.
+    `credential_provider` (a botocore CredentialResolver) replaces the default chain."""
+    global _LOADER
+    core = botocore.session.Session()
+    if credential_provider is not None:
+        core.register_component("credential_provider", credential_provider)
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = botocore.loaders.create_loader()
+        core.register_component("data_loader", _LOADER)
+        session = boto3.session.Session(botocore_session=core, **kwargs)
+        paths = _LOADER.search_paths  # boto3 appends its own data path for every session: keep one
+        paths[:] = list(dict.fromkeys(paths))
+    return session
+
+
 class Clients:
     """Lazily built, shared boto3 clients (boto3 clients are thread-safe once built)."""
 
@@ -122,7 +146,7 @@ class Clients:
         if self.settings.is_local() and not os.environ.get("AWS_ACCESS_KEY_ID"):
             # A local endpoint accepts any credentials; real AWS never gets these.
             session_kwargs.update(aws_access_key_id="local", aws_secret_access_key="local")
-        self._session = boto3.session.Session(**session_kwargs)
+        self._session = new_session(**session_kwargs)
         if self.settings.role_arn:
             from .assume_role import assumed_role_session
 
