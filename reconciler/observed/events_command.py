@@ -25,7 +25,7 @@ def _each_target(state, paths: tuple[str, ...], only: str | None, work) -> dict:
         click.echo(json.dumps(result, indent=2))
         return result
     from ..aws import Clients
-    from ..cli import load_or_fail
+    from ..cli_context import load_or_fail
     from ..target_engines import AMBIENT, target_settings
 
     desired = load_or_fail(paths, state)
