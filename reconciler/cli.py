@@ -148,7 +148,8 @@ def _plan_by_target(state: Context, desired: DesiredState, output: str, detailed
 
 
 def _apply_by_target(state: Context, desired: DesiredState, yes: bool, prune: bool, allow_replace: bool,
-                     show_sensitive: bool, cache_dir: str | None, revision: str | None) -> None:
+                     show_sensitive: bool, cache_dir: str | None, revision: str | None,
+                     wait_timeout: float | None = None, poll: float = 5.0) -> None:
     """`apply` over several targets: plan all, confirm once, apply every target in parallel; the
     targets that fail are reported on their own section and make the command exit 1."""
     from .report.by_target import render_text_by_target
@@ -163,11 +164,14 @@ def _apply_by_target(state: Context, desired: DesiredState, yes: bool, prune: bo
                 fail("refusing to apply without confirmation: pass --yes")
             click.confirm("Apply these changes?", abort=True)
         engines.apply(on_progress=lambda message: click.echo(f"  {message}", err=True))
+        if wait_timeout is not None:
+            engines.wait(timeout=wait_timeout, poll=poll)
     for run in engines.runs:
         if run.error:
             click.echo(click.style("error: ", fg="red", bold=True) + f"target {run.label}: {run.error}", err=True)
         elif run.applied is not None:
-            click.echo(f"Target {run.label}: applied {len(run.applied.outcomes)} change(s).")
+            steady = f"; {len(run.rollouts)} service(s) reached steady state" if run.rollouts else ""
+            click.echo(f"Target {run.label}: applied {len(run.applied.outcomes)} change(s){steady}.")
     if engines.failed:
         raise SystemExit(EXIT_ERROR)
 
@@ -194,9 +198,10 @@ def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: 
 
     desired = load_or_fail(paths, state, tfstate)
     if desired.targets:
-        if wait:
-            fail("--wait does not support Target manifests yet")
-        _apply_by_target(state, desired, yes, prune, allow_replace, show_sensitive, cache_dir, revision)
+        if wait and events_queue:
+            fail("--events-queue names one queue: with Target manifests, --wait polls each target")
+        _apply_by_target(state, desired, yes, prune, allow_replace, show_sensitive, cache_dir, revision,
+                         wait_timeout=timeout if wait else None, poll=0.5 if state.local or _is_local(state) else 5.0)
         return
     with aws_errors():
         engine = _engine(state, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir, revision=revision)

@@ -56,6 +56,7 @@ class TargetRun:
     desired: DesiredState
     plan: Plan | None = None
     applied: ApplyResult | None = None
+    rollouts: list = field(default_factory=list)  # RolloutStatus of the services `apply --wait` followed
     error: str | None = None
 
     @property
@@ -100,6 +101,15 @@ class TargetEngines:
             run.applied = self.engines[run.name].apply(run.plan, on_progress=progress)
 
         return self._each([r for r in self.runs if r.plan is not None and r.plan.has_changes], apply_one)
+
+    def wait(self, timeout: float = 600.0, poll: float = 5.0) -> list[TargetRun]:
+        """Follow each target's rollouts (polling) until steady; a target whose rollout fails or
+        times out gets the error, the others carry on."""
+        def wait_one(run: TargetRun) -> None:
+            run.rollouts = self.engines[run.name].wait(run.applied, timeout=timeout, poll=poll)
+
+        return self._each([r for r in self.runs if r.applied is not None and r.applied.services and not r.error],
+                          wait_one)
 
     def _each(self, runs: list[TargetRun], work: Callable[[TargetRun], None]) -> list[TargetRun]:
         def guarded(run: TargetRun) -> None:

@@ -152,9 +152,10 @@ def test_cli_groups_by_target_and_a_failing_target_stops_no_other(run_cli, local
     assert _inventory(local.url, "333333333333", "ap-southeast-2")["clusters"] == []
 
     # Access is back: the next run applies search-ap; then everything plans clean, grouped by target.
-    code, out, err, _ = run_cli("apply", "--yes", str(three_targets))
+    code, out, err, _ = run_cli("apply", "--yes", "--wait", "--timeout", "60", str(three_targets))
     assert code == 0, err
-    assert "Target search-ap: applied 4 change(s)." in out and "Target payments-eu" not in out.split("==")[-1]
+    assert "Target search-ap: applied 4 change(s); 1 service(s) reached steady state." in out
+    assert "Target payments-eu: applied" not in out
     code, out, err, _ = run_cli("plan", "--output", "json", "--detailed-exitcode", str(three_targets))
     assert code == 0, err
     doc = json.loads(out)
