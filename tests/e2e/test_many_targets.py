@@ -181,3 +181,10 @@ def test_events_setup_per_target_puts_each_stream_in_its_own_account_and_region(
     assert sorted(json.loads(out)) == ["(ambient)", "payments-eu", "search-ap"]
     code, out, err, _ = run_cli("events", "setup", "--target", "nowhere", str(three_targets))
     assert code == 2 and "no Target named 'nowhere'" in err
+
+
+def test_front_doors_without_target_support_refuse_targets_before_any_call(run_cli, three_targets):
+    for args in (("verify",), ("plan", "--verify")):
+        code, out, err, writes = run_cli(*args, str(three_targets))
+        assert code == 1 and "Target" in err and "not support" in err, (args, err)
+        assert writes == {}
