@@ -157,8 +157,9 @@ class TargetLeases:
         now_utc = datetime.datetime.now(datetime.timezone.utc)
         self._renew(self.member_name, None, now_utc, member=True)
         leases = {item["metadata"]["name"]: item for item in self.api.list()}
-        live = {self.identity} | {lease["spec"].get("holderIdentity") for name, lease in leases.items()
-                                  if name.startswith(f"{self.prefix}-replica-") and not self._expired(lease)}
+        live = {self.identity} | {self._holder(lease) for name, lease in leases.items()
+                                  if name.startswith(f"{self.prefix}-replica-") and self._holder(lease)
+                                  and not self._expired(lease)}
         share = math.ceil(len(self.targets) / max(1, len(live)))
         mine = [t for t in self.targets if self._holder(leases.get(self.lease_name(t))) == self.identity]
         for target in mine[share:]:  # a replica joined: give the extras back
@@ -186,8 +187,13 @@ class TargetLeases:
                     self.api.update(lease, {"holderIdentity": None})
 
     def release_all(self) -> None:
+        """A clean stop: every target, then the membership, so the others take over at their next round."""
         for target in self.targets:
             self.release(target)
+        member = self.api.get(self.member_name)
+        if member is not None and self._holder(member) == self.identity:
+            with contextlib.suppress(Conflict):
+                self.api.update(member, {"holderIdentity": None})
 
     # -- internals --
 

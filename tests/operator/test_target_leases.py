@@ -162,6 +162,19 @@ async def test_racing_replicas_never_hold_one_lease_together(lease_api):
         r.identity for r in replicas if r.held()}
 
 
+@pytest.mark.asyncio
+async def test_a_clean_stop_hands_its_targets_over_at_the_next_round(lease_api):
+    a, b = (TargetLeases(lease_api, name, TARGETS, lease_seconds=LEASE_SECONDS, renew_seconds=RENEW,
+                         renew_deadline=DEADLINE) for name in "ab")
+    for _ in range(3):
+        await asyncio.gather(asyncio.to_thread(a.tick), asyncio.to_thread(b.tick))
+    assert sorted([len(a.held()), len(b.held())]) == [2, 3]
+    await asyncio.to_thread(a.release_all)
+    assert a.held() == []
+    await asyncio.to_thread(b.tick)  # no waiting for a's Leases to expire: they are free, and a is gone
+    assert sorted(b.held(), key=str) == sorted(TARGETS, key=str)
+
+
 def test_timings_must_keep_a_margin():
     with pytest.raises(ValueError):
         TargetLeases(LeaseApi("http://127.0.0.1:1", "x"), "a", TARGETS, lease_seconds=2, renew_seconds=0.5,
