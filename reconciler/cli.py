@@ -159,11 +159,15 @@ def _engine(state: Context, prune: bool = False, allow_replace: bool = False, ca
 @click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
 @click.option("--show-origins", is_flag=True, help="Also show where each ${...} value came from.")
 @click.option("--verify", "run_verify", is_flag=True, help="Also run the `verify` checks; exit 1 when one fails.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Save the plan here, with fingerprints of what it read, for `apply --plan FILE`.")
 @click.pass_obj
 def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode: bool, prune: bool,
          show_sensitive: bool, no_color: bool, cache_dir: str | None, tfstate: tuple[str, ...], show_origins: bool,
-         run_verify: bool) -> None:
+         run_verify: bool, out_file: str | None) -> None:
     """Show what apply would change (a dry run)."""
+    from .plan.saved import SavedPlan
+    from .report.render import plan_document
     from .verify import verify
     from .verify.command import render_report
 
@@ -171,7 +175,14 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
     color = not no_color and sys.stdout.isatty()
     with aws_errors():
         report = verify(desired, state.clients()) if run_verify else None
-        result = _engine(state, prune=prune, cache_dir=cache_dir).plan(desired)
+        engine = _engine(state, prune=prune, cache_dir=cache_dir)
+        observed = engine.observe(desired)
+        result = engine.plan(desired, observed)
+    if out_file:
+        SavedPlan.make(result, desired, observed, list(paths), {"instance": state.instance, "prune": prune},
+                       plan_document(result)).write(out_file)
+        click.echo(f"Saved the plan to {out_file}: apply exactly it with `ecs-reconciler apply --plan {out_file}`.",
+                   err=True)
     if output == "json":
         doc = json.loads(render_json(result, show_sensitive))
         if show_origins:
@@ -196,7 +207,9 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
+              help="Apply exactly this saved plan (`plan --out`); refused when anything it read has changed since.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--prune", is_flag=True, help="Delete owned resources that no manifest names.")
 @click.option("--wait/--no-wait", default=False, help="Wait for services to reach steady state.")
@@ -209,16 +222,33 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
               help="Follow rollouts through this event-stream queue (see `events setup`); polling is the fallback.")
 @click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
 @click.pass_obj
-def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: bool, timeout: float,
-          allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None,
+def apply(state: Context, paths: tuple[str, ...], plan_file: str | None, yes: bool, prune: bool, wait: bool,
+          timeout: float, allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None,
           events_queue: str | None, tfstate: tuple[str, ...]) -> None:
-    """Converge AWS to the manifests."""
+    """Converge AWS to the manifests (PATHS), or apply a saved plan (--plan FILE)."""
+    from .plan.saved import SavedPlan
     from .report.progress import RolloutProgress
 
+    saved = None
+    if plan_file:
+        with aws_errors():
+            saved = SavedPlan.read(plan_file)
+        if saved.options.get("instance", state.instance) != state.instance:
+            fail(f"{plan_file} was planned by instance {saved.options.get('instance')!r}, not {state.instance!r}")
+        paths = paths or tuple(saved.sources)
+        prune = bool(saved.options.get("prune"))
+    elif not paths:
+        fail("name the manifests to apply (PATHS), or a saved plan (--plan FILE)")
     desired = load_or_fail(paths, state, tfstate)
     with aws_errors():
         engine = _engine(state, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir, revision=revision)
-        result = engine.plan(desired)
+        observed = engine.observe(desired)
+        result = engine.plan(desired, observed)
+        if saved is not None:
+            stale = saved.stale(result, desired, observed)
+            if stale:
+                fail(f"the saved plan {plan_file} is out of date; nothing was applied. Since it was made (at "
+                     f"{saved.created}):\n  " + "\n  ".join(stale) + "\nPlan again.")
         click.echo(render_text(result, color=sys.stdout.isatty(), show_sensitive=show_sensitive))
         if not result.has_changes:
             return
