@@ -142,6 +142,20 @@ def validate(state: Context, paths: tuple[str, ...], tfstate: tuple[str, ...]) -
     click.echo(f"{len(desired)} manifests valid.")
 
 
+def targeted(desired: DesiredState, targets: tuple[str, ...], prune: bool) -> tuple[DesiredState, Any]:
+    """The manifests `--target` selects, with their dependencies (plan/targeting.py)."""
+    from .plan.targeting import select
+
+    if targets and prune:
+        # Everything not targeted would look like a resource no manifest names any more.
+        fail("--target and --prune cannot be combined")
+    try:
+        return select(desired, targets)
+    except ReconcileError as exc:
+        fail(str(exc))
+        raise
+
+
 def _engine(state: Context, prune: bool = False, allow_replace: bool = False, cache_dir: str | None = None,
             revision: str | None = None) -> Engine:
     options = EngineOptions(instance=state.instance, prune=prune, allow_replace=allow_replace, revision=revision)
@@ -159,27 +173,31 @@ def _engine(state: Context, prune: bool = False, allow_replace: bool = False, ca
 @click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
 @click.option("--show-origins", is_flag=True, help="Also show where each ${...} value came from.")
 @click.option("--verify", "run_verify", is_flag=True, help="Also run the `verify` checks; exit 1 when one fails.")
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME",
+              help="Plan only this resource and what it depends on (repeatable).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               help="Save the plan here, with fingerprints of what it read, for `apply --plan FILE`.")
 @click.pass_obj
 def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode: bool, prune: bool,
          show_sensitive: bool, no_color: bool, cache_dir: str | None, tfstate: tuple[str, ...], show_origins: bool,
-         run_verify: bool, out_file: str | None) -> None:
+         run_verify: bool, targets: tuple[str, ...], out_file: str | None) -> None:
     """Show what apply would change (a dry run)."""
     from .plan.saved import SavedPlan
     from .report.render import plan_document
     from .verify import verify
     from .verify.command import render_report
 
-    desired = load_or_fail(paths, state, tfstate)
+    desired, targeting = targeted(load_or_fail(paths, state, tfstate), targets, prune)
     color = not no_color and sys.stdout.isatty()
     with aws_errors():
         report = verify(desired, state.clients()) if run_verify else None
         engine = _engine(state, prune=prune, cache_dir=cache_dir)
         observed = engine.observe(desired)
         result = engine.plan(desired, observed)
+        result.targeting = targeting
     if out_file:
-        SavedPlan.make(result, desired, observed, list(paths), {"instance": state.instance, "prune": prune},
+        SavedPlan.make(result, desired, observed, list(paths),
+                       {"instance": state.instance, "prune": prune, "targets": list(targets)},
                        plan_document(result)).write(out_file)
         click.echo(f"Saved the plan to {out_file}: apply exactly it with `ecs-reconciler apply --plan {out_file}`.",
                    err=True)
@@ -208,6 +226,8 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME",
+              help="Apply only this resource and what it depends on (repeatable).")
 @click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
               help="Apply exactly this saved plan (`plan --out`); refused when anything it read has changed since.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
@@ -222,7 +242,7 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
               help="Follow rollouts through this event-stream queue (see `events setup`); polling is the fallback.")
 @click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
 @click.pass_obj
-def apply(state: Context, paths: tuple[str, ...], plan_file: str | None, yes: bool, prune: bool, wait: bool,
+def apply(state: Context, paths: tuple[str, ...], targets: tuple[str, ...], plan_file: str | None, yes: bool, prune: bool, wait: bool,
           timeout: float, allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None,
           events_queue: str | None, tfstate: tuple[str, ...]) -> None:
     """Converge AWS to the manifests (PATHS), or apply a saved plan (--plan FILE)."""
@@ -235,15 +255,19 @@ def apply(state: Context, paths: tuple[str, ...], plan_file: str | None, yes: bo
             saved = SavedPlan.read(plan_file)
         if saved.options.get("instance", state.instance) != state.instance:
             fail(f"{plan_file} was planned by instance {saved.options.get('instance')!r}, not {state.instance!r}")
+        if targets:
+            fail("--target cannot change a saved plan: plan again with --target")
         paths = paths or tuple(saved.sources)
         prune = bool(saved.options.get("prune"))
+        targets = tuple(saved.options.get("targets") or ())
     elif not paths:
         fail("name the manifests to apply (PATHS), or a saved plan (--plan FILE)")
-    desired = load_or_fail(paths, state, tfstate)
+    desired, targeting = targeted(load_or_fail(paths, state, tfstate), targets, prune)
     with aws_errors():
         engine = _engine(state, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir, revision=revision)
         observed = engine.observe(desired)
         result = engine.plan(desired, observed)
+        result.targeting = targeting
         if saved is not None:
             stale = saved.stale(result, desired, observed)
             if stale:

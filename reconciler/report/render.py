@@ -102,6 +102,8 @@ def render_text(plan: Plan, color: bool = True, show_sensitive: bool = False) ->
     lines.append(summary_line(plan))
     if plan.has_changes:
         lines.append(api_calls_line(plan))
+    if plan.targeting is not None:
+        lines += plan.targeting.lines()
     return "\n".join(lines)
 
 
@@ -147,6 +149,7 @@ def plan_document(plan: Plan, show_sensitive: bool = False) -> dict[str, Any]:
         "apiCalls": {"calls": {f"{service}:{op}": n for (service, op), n in sorted(calls.items())},
                      "total": sum(calls.values()), "leastSeconds": round(projected["seconds"], 3),
                      "secondsByClass": {k: round(v, 3) for k, v in projected["by_class"].items()}},
+        "targeting": plan.targeting.document() if plan.targeting is not None else None,
     }
 
 
@@ -171,6 +174,8 @@ def render_markdown(plan: Plan, show_sensitive: bool = False, limit: int = COMME
     """A pull-request comment: the summary, one collapsible section per resource, kept under
     `limit` characters; what does not fit is named in a note that says how to see it."""
     head = ["### ecs-reconciler plan", "", summary_line(plan), ""]
+    if plan.targeting is not None:
+        head[3:3] = ["", *[_html(line) for line in plan.targeting.lines()]]
     if plan.has_changes:
         head += [api_calls_line(plan), ""]
         head += ["| action | resource | impact |", "| --- | --- | --- |"]
