@@ -156,6 +156,20 @@ def targeted(desired: DesiredState, targets: tuple[str, ...], prune: bool) -> tu
         raise
 
 
+def without_suspended(result: Any) -> Any:
+    """The plan minus the services a manual rollback suspended (each named, with how to resume)."""
+    from .plan.manual_rollback import suspended_by_rollback
+    from .plan.model import Plan
+
+    held = suspended_by_rollback(result)
+    for rollback in held.values():
+        click.echo(click.style("held: ", fg="yellow", bold=True) + f"Service/{rollback.service} {rollback.message}",
+                   err=True)
+    if not held:
+        return result
+    return Plan([a for a in result.actions if a.key not in held], result.targeting)
+
+
 def _engine(state: Context, prune: bool = False, allow_replace: bool = False, cache_dir: str | None = None,
             revision: str | None = None) -> Engine:
     options = EngineOptions(instance=state.instance, prune=prune, allow_replace=allow_replace, revision=revision)
@@ -274,6 +288,7 @@ def apply(state: Context, paths: tuple[str, ...], targets: tuple[str, ...], plan
                 fail(f"the saved plan {plan_file} is out of date; nothing was applied. Since it was made (at "
                      f"{saved.created}):\n  " + "\n  ".join(stale) + "\nPlan again.")
         click.echo(render_text(result, color=sys.stdout.isatty(), show_sensitive=show_sensitive))
+        result = without_suspended(result)
         if not result.has_changes:
             return
         if not yes:
@@ -334,6 +349,10 @@ cli.add_command(_iam_policy_command)
 
 from .verify.command import verify_command as _verify_command  # noqa: E402
 cli.add_command(_verify_command)
+
+from .rollback import resume as _resume_command, rollback as _rollback_command  # noqa: E402
+cli.add_command(_rollback_command)
+cli.add_command(_resume_command)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE, OWNER, is_owned
 from ..plan.model import Action, Plan
 from ..report.masking import mask_text
+from ..plan.manual_rollback import manual_rollback, suspended_by_rollback
 from ..report.render import masked_changes
 from . import status as st
 from .convert import (REFERENCES, Converted, DependencyNotReady, InvalidObject, aws_name, convert,
@@ -238,6 +239,10 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 if (kind, name) in perpetual:
                     mark_perpetual(body, patch, plan.get(kind, name), perpetual[(kind, name)])
                     return
+                rolled = suspended_by_rollback(plan).get((kind, name))
+                if rolled is not None:
+                    stall(body, patch, "RolledBackManually", rolled.message)
+                    return
                 blocked = blocked_by(plan, set(perpetual))
                 if (kind, name) in blocked:
                     stall(body, patch, "DependencyPerpetualDiff",
@@ -355,6 +360,13 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 stalled = next(c for c in conditions if c["type"] == "Stalled")
                 if stalled["status"] == "True":
                     kopf.warn(raw, reason=stalled["reason"], message=stalled["message"])
+            return
+        rolled = manual_rollback(own) if own is not None and own.action in ("update", "replace") else None
+        if rolled is not None:
+            conditions = st.stalled(previous, generation, "RolledBackManually", rolled.message)
+            if not _same_conditions(raw, conditions):
+                kopf.warn(raw, reason="RolledBackManually", message=rolled.message)
+                _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions)
             return
         if _rolled_back(raw, own):
             # Deploying the same revision again would fail again (and fight the circuit breaker).

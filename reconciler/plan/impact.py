@@ -13,7 +13,9 @@ One describer per kind in `IMPACT`, so a new kind adds its own; each names one c
 | `replace` | delete then create: the service is down in between (a move to another cluster is not) |
 | `schedule` | the schedule rule or what it starts changes; no running task changes |
 | `create` / `delete` | a new resource / a removed one (for services: tasks started / stopped) |
-| `rolled-back` | ECS's circuit breaker put the previous revision back after the last deployment |
+| `suspended` | a service rolled back by hand (`ecs-reconciler rollback`): nothing is written until `resume` |
+
+A circuit-breaker rollback by ECS is a note on the service's impact (`notes`), whatever the change.
 
 Which service fields start a new deployment, from the UpdateService API reference ("a new
 deployment is triggered" when the task definition, network configuration, platform version,
@@ -30,7 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..diff.update_policy import top_field
+from ..observed.rollouts import circuit_breaker_rollback
 from ..ownership import FIELDS, WRITE_ONLY
+from .manual_rollback import manual_rollback
 from .model import Action, Plan
 
 DEPLOYING_FIELDS = frozenset({
@@ -47,10 +51,11 @@ class Impact:
     text: str
     calls: list[tuple[str, str]] = field(default_factory=list)  # (service, operation) in the order apply sends them
     rolls: bool = False  # the service gets new tasks
+    notes: list[str] = field(default_factory=list)  # what a reviewer should know (a rollback behind this change)
 
     def document(self) -> dict[str, Any]:
         return {"category": self.category, "text": self.text, "rolls": self.rolls,
-                "calls": [f"{service}:{operation}" for service, operation in self.calls]}
+                "calls": [f"{service}:{operation}" for service, operation in self.calls], "notes": list(self.notes)}
 
 
 def _fields(action: Action) -> set[str]:
@@ -114,6 +119,19 @@ def _service_deploys(action: Action, name: str) -> Impact:
 
 
 def _service(action: Action) -> Impact:
+    impact = _service_change(action)
+    if action.observed is not None and action.action != "delete":
+        breaker = circuit_breaker_rollback(action.observed.body)
+        if breaker:
+            impact.notes.append(breaker + "; deploying the same revision again may fail the same way")
+    rolled = manual_rollback(action) if action.action in ("update", "replace") else None
+    if rolled is not None:
+        return Impact("suspended", f"nothing is written: {rolled.reason}", notes=[
+            *impact.notes, f"without the rollback: {impact.text}", f"to deploy the manifest again: {rolled.resume_command}"])
+    return impact
+
+
+def _service_change(action: Action) -> Impact:
     name = action.name
     if action.action == "create":
         count = action.request.get("desiredCount")

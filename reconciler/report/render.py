@@ -46,6 +46,11 @@ def impact_text(action: Action, show_sensitive: bool = False) -> str:
     return text if show_sensitive else mask_text(text)
 
 
+def impact_notes(action: Action, show_sensitive: bool = False) -> list[str]:
+    notes = impact_of(action).notes
+    return list(notes) if show_sensitive else [mask_text(n) for n in notes]
+
+
 def _value(value: Any) -> str:
     if value is None:
         return "(absent)"
@@ -96,6 +101,7 @@ def render_text(plan: Plan, color: bool = True, show_sensitive: bool = False) ->
         note = f"  ({'; '.join(reasons)})" if reasons else ""
         lines.append(style(f"{symbol} {action.label}", fg) + note)
         lines.append(f"    impact: {impact_text(action, show_sensitive)}")
+        lines += [f"    note: {note}" for note in impact_notes(action, show_sensitive)]
         for sign, text in body_lines(action, show_sensitive):
             lines.append(style(f"    {sign} {text}", colors[sign]))
         lines.append("")
@@ -128,6 +134,7 @@ def resource_document(action: Action, show_sensitive: bool = False) -> dict[str,
     impact = impact_of(action).document()
     if not show_sensitive:
         impact["text"] = mask_text(impact["text"])
+        impact["notes"] = [mask_text(n) for n in impact["notes"]]
     doc: dict[str, Any] = {"kind": action.kind, "name": action.name, "action": action.action,
                            "reasons": masked_reasons(action, show_sensitive), "impact": impact,
                            "dependsOn": list(action.depends_on),
@@ -159,6 +166,7 @@ def _details(action: Action, show_sensitive: bool) -> str:
              f"{_html(impact_text(action, show_sensitive))}</summary>", ""]
     if reasons:
         lines += ["Why: " + _html("; ".join(reasons)), ""]
+    lines += [f"> **Note:** {_html(note)}\n" for note in impact_notes(action, show_sensitive)]
     lines.append("```diff")
     for sign, text in body_lines(action, show_sensitive):
         lines.append(f"{'!' if sign == '~' else sign} {text}")

@@ -171,3 +171,19 @@ def test_markdown_has_one_section_per_resource_and_fits_a_comment():
     assert 0 < shown < 400 and markdown.count("</details>") == shown
     small = render_markdown(big, limit=3000)
     assert len(small) <= 3000 and "not shown" in small
+
+
+def test_a_circuit_breaker_rollback_is_told_in_the_plan():
+    deployments = [
+        {"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:7",
+         "rolloutState": "IN_PROGRESS"},
+        {"id": "ecs-svc/1", "status": "ACTIVE", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:8",
+         "rolloutState": "FAILED", "rolloutStateReason": "ECS deployment circuit breaker: tasks failed to start."}]
+    plan = plan_of(SERVICE.replace("web:7", "web:8"), observed_service(deployments=deployments))
+    note = "ECS rolled web:8 back to web:7 (circuit breaker: ECS deployment circuit breaker: tasks failed to start.)"
+    assert any(n.startswith(note) for n in impact_of(plan.get("Service", "web")).notes)
+    assert f"    note: {note}" in render_text(plan, color=False)
+    assert json.loads(render_json(plan))["resources"][0]["impact"]["notes"][0].startswith(note)
+    assert "**Note:** ECS rolled web:8 back" in render_markdown(plan)
+    in_sync = plan_of(SERVICE, observed_service())
+    assert impact_of(in_sync.get("Service", "web")).notes == []
