@@ -159,7 +159,8 @@ def _service_change(action: Action) -> Impact:
         return impact
     if "desiredCount" in fields and action.observed is not None:
         before, after = action.observed.body.get("desiredCount"), action.request.get("desiredCount")
-        return Impact("in-place", f"in place, no new deployment: scales from {before} to {after} tasks", calls)
+        return Impact("in-place", f"in place, no new deployment: scales from {before} to {after} "
+                                  f"task{'s' if after != 1 else ''}", calls)
     return Impact("in-place", "in place, no new tasks (" + ", ".join(sorted(fields)) + ")", calls)
 
 
