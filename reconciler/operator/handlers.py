@@ -22,6 +22,7 @@ from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import AwsSettings, CallLog, Clients
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
+from ..diff.rules import family_revision
 from ..errors import ReconcileError
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
@@ -366,7 +367,10 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             conditions = st.stalled(previous, generation, "RolledBackManually", rolled.message)
             if not _same_conditions(raw, conditions):
                 kopf.warn(raw, reason="RolledBackManually", message=rolled.message)
-                _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions)
+                # What runs now was put there on purpose: after `resume`, deploying the spec again is
+                # a sync, not a repeat of a deployment ECS rolled back.
+                _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions,
+                            lastAppliedRevision=family_revision(own.observed.body.get("taskDefinition")))
             return
         if _rolled_back(raw, own):
             # Deploying the same revision again would fail again (and fight the circuit breaker).

@@ -70,7 +70,16 @@ def _tags_due(action: Action) -> bool:
 
 
 def _tag_calls(service: str, action: Action) -> list[tuple[str, str]]:
-    return [(service, "TagResource")] if _tags_due(action) else []
+    """TagResource when a tag is set or ours move (the executor's rule, without `apply --revision`,
+    which re-tags everything it writes), UntagResource when the manifest dropped a tag."""
+    tags = [c for c in action.changes if top_field(c.path) == "tags"]
+    calls = []
+    if _tags_due(action) and (any(c.desired is not None for c in tags) or len(tags) < len(action.changes) or action.adopt
+                              or not tags):
+        calls.append((service, "TagResource"))
+    if any(c.desired is None for c in tags):
+        calls.append((service, "UntagResource"))
+    return calls
 
 
 def _tags_only(action: Action) -> bool:
@@ -185,7 +194,8 @@ def _task_definition(action: Action) -> Impact:
         return Impact("delete", f"deregisters the owned revisions of {action.name} (running tasks keep theirs)",
                       [("ecs", "DeregisterTaskDefinition")])
     if action.observed is not None and _tags_only(action):
-        return Impact("metadata", "metadata only (tags on the latest revision): no task changes", [("ecs", "TagResource")])
+        return Impact("metadata", "metadata only (tags on the latest revision): no task changes",
+                      _tag_calls("ecs", action) or [("ecs", "TagResource")])
     what = "the first revision" if action.action == "create" else "a new revision"
     return Impact("new-revision", f"registers {what} of {action.name}: no deployment by itself",
                   [("ecs", "RegisterTaskDefinition")])
@@ -202,7 +212,8 @@ def _scheduled_task(action: Action) -> Impact:
     calls = [("events", "PutRule"), ("events", "PutTargets")]
     if "targets" in fields:
         calls.append(("events", "RemoveTargets"))
-    calls.append(("events", "TagResource"))
+    calls += _tag_calls("events", action) if action.observed is not None and action.observed.tags is not None \
+        else [("events", "TagResource")]
     if _tags_only(action):
         return Impact("metadata", "metadata only (tags): no task changes", calls)
     if "schedule" in fields:

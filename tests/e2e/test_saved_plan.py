@@ -61,3 +61,28 @@ def test_saved_plan_is_refused_after_an_out_of_band_change_and_applied_exactly_o
     web.write_text(web.read_text().replace("desiredCount: 3", "desiredCount: 4"))
     code, out, err, writes = run_cli("apply", "--plan", str(saved), "--yes")
     assert code == 1 and "Service/shop-web changed in the manifests" in err and not writes
+
+
+def test_planned_calls_match_the_writes_for_tags_schedules_and_scaling(run_cli, local, tmp_path):
+    code, _, err, _ = run_cli("apply", "manifests", "--yes")
+    assert code == 0, err
+    root = tmp_path / "manifests"
+    shutil.copytree("manifests", root)
+    cluster = root / "base" / "cluster.yaml"
+    cluster.write_text(cluster.read_text().replace("    env: demo\n", "    cost-center: cc-7\n"))  # one tag set, one dropped
+    nightly = root / "base" / "nightly-report.yaml"
+    nightly.write_text(nightly.read_text().replace("cron(0 3 * * ? *)", "cron(0 4 * * ? *)"))
+    worker = root / "base" / "worker.yaml"
+    worker.write_text(worker.read_text().replace("desiredCount: 1", "desiredCount: 2"))
+    saved = tmp_path / "plan.saved"
+    code, out, err, _ = run_cli("plan", str(root), "--out", str(saved), "--output", "json")
+    assert code == 0, err
+    impacts = {r["name"] if r["kind"] != "Cluster" else "cluster": r["impact"] for r in json.loads(out)["resources"]
+               if r["action"] != "none"}
+    assert impacts["cluster"]["category"] == "metadata"
+    assert impacts["shop-nightly-report"]["text"] == "schedule change: cron(0 3 * * ? *) -> cron(0 4 * * ? *)"
+    assert impacts["shop-worker"]["text"] == "in place, no new deployment: scales from 1 to 2 tasks"
+    planned = json.loads(saved.read_text())["plan"]["apiCalls"]["calls"]
+    code, out, err, writes = run_cli("apply", "--plan", str(saved), "--yes")
+    assert code == 0, err
+    assert {f"{service}:{op}": n for (service, op), n in writes.items()} == planned
