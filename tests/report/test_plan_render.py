@@ -164,7 +164,7 @@ def test_markdown_has_one_section_per_resource_and_fits_a_comment():
     big = plan_of(many)
     assert len(render_text(big, color=False)) > 65536
     markdown = render_markdown(big)
-    assert len(markdown) <= 65536
+    assert len(markdown) <= 65536 - 100  # room for the marker line docs/ci.md's workflow adds
     assert "more resource(s) not shown" in markdown and "`TaskDefinition/web399`" in markdown
     assert "ecs-reconciler plan" in markdown.split("not shown")[1]
     shown = markdown.count("<details>")
