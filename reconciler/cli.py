@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from typing import Any
 
 import click
 
 from . import __version__
 from .aws import AwsSettings
 from .cli_context import EXIT_CHANGES, EXIT_ERROR, Context, aws_errors, fail, load_or_fail, require_local_extra
+from .desired.loader import DesiredState
 from .engine import Engine, EngineOptions
+from .errors import ReconcileError
 from .observed.revisions import RevisionCache
 from .ownership import DEFAULT_INSTANCE
 from .report.masking import MaskingFilter, mask_text

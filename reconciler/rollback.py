@@ -15,14 +15,14 @@ from datetime import datetime, timezone
 
 import click
 
+from .aws import AwsSettings
+from .cli_context import aws_errors, fail
 from .diff.rules import family_revision
 from .ownership import ROLLED_BACK, is_owned, tag_list_to_dict
 from .plan.manual_rollback import ManualRollback, record_value
 
 
 def _service(clients, cluster: str, name: str) -> tuple[dict, dict[str, str]]:
-    from .cli import fail
-
     found = clients.ecs.describe_services(cluster=cluster, services=[name], include=["TAGS"]).get("services", [])
     found = [s for s in found if s.get("status") != "INACTIVE"]
     if not found:
@@ -42,8 +42,6 @@ def _previous_revision(clients, family: str, current: int) -> str | None:
 
 
 def _target(clients, family: str, current: int, to: str | None) -> str:
-    from .cli import fail
-
     if to is None:
         found = _previous_revision(clients, family, current)
         if found is None:
@@ -68,7 +66,6 @@ def rollback(state, service: str, cluster: str, to: str | None, wait: bool, time
     """Put the previous (or a named) task definition revision of SERVICE back, and suspend its sync
     in the controller and the operator until `ecs-reconciler resume`."""
     from .apply.wait import wait_for_services
-    from .cli import _is_local, aws_errors, fail
     from .report.progress import RolloutProgress
 
     with aws_errors():
@@ -90,7 +87,7 @@ def rollback(state, service: str, cluster: str, to: str | None, wait: bool, time
         click.echo(f"Rolled service {service} back from {current} to {target}.")
         click.echo(f"The controller and the operator will not deploy it again until resumed: {rolled.resume_command}")
         if wait:
-            local = state.local or _is_local(state)
+            local = state.local or AwsSettings(endpoint_url=state.endpoint_url).is_local()
             with RolloutProgress() as progress:
                 wait_for_services(clients, [(cluster, service)], timeout=timeout, poll=0.5 if local else 5.0,
                                   on_progress=progress.update)
@@ -103,8 +100,6 @@ def rollback(state, service: str, cluster: str, to: str | None, wait: bool, time
 @click.pass_obj
 def resume(state, service: str, cluster: str) -> None:
     """Hand SERVICE back to its manifest after `rollback`: the next reconcile deploys the manifest again."""
-    from .cli import aws_errors, fail
-
     with aws_errors():
         clients = state.clients()
         body, tags = _service(clients, cluster, service)
