@@ -86,3 +86,21 @@ def test_rollback_refuses_what_it_does_not_own_or_cannot_find(run_cli, local):
     ecs.create_cluster(clusterName="rb")
     code, out, err, writes = run_cli("rollback", "nope", "--cluster", "rb")
     assert code == 1 and "service nope not found in cluster rb" in err and not writes
+
+
+def test_rollback_to_a_named_revision(run_cli, local, tmp_path):
+    app = tmp_path / "app.yaml"
+    for image in ("1.26", "1.27", "1.28"):
+        app.write_text(APP.replace("IMAGE", image))
+        code, out, err, _ = run_cli("apply", str(app), "--yes")
+        assert code == 0, err
+    code, out, err, _ = run_cli("rollback", "web", "--cluster", "rb", "--to", "other:1", "--no-wait")
+    assert code == 1 and "name a revision of it" in err
+    assert running(local).endswith("rb-web:3")
+    code, out, err, _ = run_cli("rollback", "web", "--cluster", "rb", "--to", "1", "--no-wait")
+    assert code == 0, err
+    assert running(local).endswith("rb-web:1")
+    tags = local.client("ecs").list_tags_for_resource(
+        resourceArn=local.client("ecs").describe_services(cluster="rb", services=["web"])["services"][0]["serviceArn"])
+    record = {t["key"]: t["value"] for t in tags["tags"]}["ecs-reconciler.io/rolled-back"]
+    assert record.startswith("rb-web:1 from rb-web:3 at ")
