@@ -183,7 +183,7 @@ def render_markdown(plan: Plan, show_sensitive: bool = False, limit: int = COMME
     `limit` characters; what does not fit is named in a note that says how to see it."""
     head = ["### ecs-reconciler plan", "", summary_line(plan), ""]
     if plan.targeting is not None:
-        head[3:3] = ["", *[_html(line) for line in plan.targeting.lines()]]
+        head[3:3] = ["", *[f"- {_html(line)}" for line in plan.targeting.lines()]]
     if plan.has_changes:
         head += [api_calls_line(plan), ""]
         head += ["| action | resource | impact |", "| --- | --- | --- |"]
