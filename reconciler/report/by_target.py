@@ -41,9 +41,12 @@ def document_by_target(runs: Iterable[Any], show_sensitive: bool = False) -> dic
             for name, count in doc["summary"].items():
                 summary[name] = summary.get(name, 0) + count
             entry["summary"] = doc["summary"]
+            entry["apiCalls"] = doc.get("apiCalls")  # per target: each has its own rate limits
         entry["error"] = run.error
         targets.append(entry)
-    return {"resources": resources, "summary": summary, "targets": targets}
+    from .render import FORMAT_VERSION
+
+    return {"formatVersion": FORMAT_VERSION, "resources": resources, "summary": summary, "targets": targets}
 
 
 def render_json_by_target(runs: Iterable[Any], show_sensitive: bool = False) -> str:
