@@ -28,14 +28,17 @@ def _listen(value: str) -> tuple[str, int]:
 
 def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0, webhook_secret: str | None = None,
                  admin_token: str | None = None):
-    """The controller's HTTP surface (not started): probes, /metrics, /status, webhook, suspend."""
+    """The controller's HTTP surface (not started): dashboard, probes, /metrics, /status, webhook, suspend."""
+    from .dashboard import add_dashboard
     from .http import controller_server
 
-    return controller_server(
+    server = controller_server(
         host=host, port=port, registry=controller.metrics.registry, status=controller.status.document,
         ready=lambda: controller.ready, webhook_secret=webhook_secret.encode() if webhook_secret else None,
         on_push=controller.on_push if webhook_secret else None, on_suspend=controller.suspend,
         on_resume=controller.resume, admin_token=admin_token)
+    add_dashboard(server, controller.status.document, lambda: controller.status.version)
+    return server
 
 
 def _refuse_exposed_control(listen: str, admin_token: str | None) -> None:

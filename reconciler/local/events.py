@@ -47,17 +47,25 @@ def envelope(detail_type: str, detail: dict, resources: list[str], account: str,
     }
 
 
-def api_call_event(action: str, params: dict, response: Any, account: str, region: str) -> dict:
-    """An "AWS API Call via CloudTrail" event for one ECS write call."""
+def user_identity(account: str, access_key: str) -> dict:
+    """CloudTrail's `userIdentity` of an IAM user: the local endpoint has one user per access key id."""
+    name = access_key or "local"
+    return {"type": "IAMUser", "principalId": f"AIDA{name.upper()[:16]}", "arn": f"arn:aws:iam::{account}:user/{name}",
+            "accountId": account, "accessKeyId": name, "userName": name}
+
+
+def api_call_event(action: str, params: dict, response: Any, account: str, region: str, *,
+                   access_key: str = "local", user_agent: str = "") -> dict:
+    """An "AWS API Call via CloudTrail" event for one ECS write call, naming its caller."""
     detail = {
         "eventVersion": "1.08",
-        "userIdentity": {"type": "Root", "accountId": account, "arn": f"arn:aws:iam::{account}:root"},
+        "userIdentity": user_identity(account, access_key),
         "eventTime": iso(millis=False),
         "eventSource": "ecs.amazonaws.com",
         "eventName": action,
         "awsRegion": region,
         "sourceIPAddress": "127.0.0.1",
-        "userAgent": "ecs-reconciler-local",
+        "userAgent": user_agent or "local-endpoint",
         "requestParameters": params,
         "responseElements": response,
         "requestID": str(uuid.uuid4()),

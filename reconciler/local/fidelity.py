@@ -96,6 +96,8 @@ def _patch_response(cls: type) -> None:
                 response=_json_or_none(body),
                 region=self.region,
                 account=self.current_account,
+                access_key=self.get_access_key(),
+                user_agent=self.headers.get("User-Agent", ""),
             )
         if int(status) < 300 and endpoint.has_response_hooks(action):
             body = endpoint.rewrite_response(action, body)
