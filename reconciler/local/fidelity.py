@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,7 +97,7 @@ def _patch_response(cls: type) -> None:
                 response=_json_or_none(body),
                 region=self.region,
                 account=self.current_account,
-                access_key=self.get_access_key(),
+                access_key=_access_key(self.headers.get("Authorization", "")),
                 user_agent=self.headers.get("User-Agent", ""),
             )
         if int(status) < 300 and endpoint.has_response_hooks(action):
@@ -105,6 +106,15 @@ def _patch_response(cls: type) -> None:
         return status, headers, body
 
     cls.call_action = call_action
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _access_key(authorization: str) -> str:
+    """The access key id a SigV4 request was signed with ("local" when unsigned)."""
+    match = _CREDENTIAL.search(authorization or "")
+    return match.group(1) if match else "local"
 
 
 def _gated(original: Any, replacement: Any) -> Any:
