@@ -62,6 +62,7 @@ class StatusBoard:
         self.last_reconcile: float | None = None
         self.resources: dict[tuple[str, str], ResourceStatus] = {}
         self.timeline: Any = None  # a happenings.Timeline, when the controller keeps one
+        self.notifications: Any = None  # () -> per-destination delivery counts, when notifications are on
         self.version = 0  # grows with every change: the dashboard's live updates wait on it
 
     def update(self, **fields: Any) -> None:
@@ -102,4 +103,5 @@ class StatusBoard:
                 "policies": dict(self.policies),
                 "resources": [r.document() for r in self.resources.values()],
                 "timeline": self.timeline.documents() if self.timeline is not None else [],
+                **({"notifications": self.notifications()} if self.notifications is not None else {}),
             }
