@@ -76,6 +76,17 @@ class StatusBoard:
             self.resources = {(r.kind, r.name): r for r in rows}
             self.version += 1
 
+    def put(self, row: ResourceStatus) -> None:
+        """Set one resource's row (the operator updates objects one at a time)."""
+        with self._lock:
+            self.resources[(row.kind, row.name)] = row
+            self.version += 1
+
+    def remove(self, kind: str, name: str) -> None:
+        with self._lock:
+            if self.resources.pop((kind, name), None) is not None:
+                self.version += 1
+
     def touch(self) -> None:
         """Something shown changed outside the fields above (the timeline)."""
         with self._lock:

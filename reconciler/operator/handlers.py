@@ -20,9 +20,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import AwsSettings, CallLog, Clients
+from ..controller.status import ResourceStatus
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
 from ..errors import ReconcileError
+from ..observed.attribution import ChangeLog
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE, OWNER, is_owned
@@ -55,6 +57,20 @@ class OperatorConfig:
     metrics: Any = None  # an OperatorMetrics, when metrics are served
     flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the object is held (0: never)
     policy: Any = field(default_factory=Policy)  # a tenancy.Policy, or a PolicyFile read again when it changes
+    board: Any = None  # a controller.status.StatusBoard the operator's dashboard shows, when served
+    changes: Any = field(default_factory=ChangeLog)  # who made each write the event stream shows (attribution)
+
+
+def _show(config: OperatorConfig, body: dict[str, Any], kind: str, name: str, state: str, paths: Any = (),
+          who: dict[str, Any] | None = None, error: str | None = None) -> None:
+    """Put the object's state on the dashboard's board (grouped by namespace), when one is served."""
+    if config.board is not None:
+        config.board.put(ResourceStatus(kind, name, state, drift=list(paths), changed_by=who, error=error,
+                                        target=body["metadata"].get("namespace")))
+
+
+def _who_text(who: dict[str, Any]) -> str:
+    return f"changed by {who['label']}" + (f" ({who['call']} at {who['time']})" if who.get("call") else "")
 
 
 class DirtyBoard:
@@ -160,7 +176,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         from ..observed.consumer import EventConsumer, start_consumer_thread
         from ..observed.event_cache import EventCache
 
-        events = EventConsumer(rec.clients, config.events_queue, EventCache(), board.mark, wait_seconds=1)
+        events = EventConsumer(rec.clients, config.events_queue, EventCache(), board.mark, wait_seconds=1,
+                               changes=config.changes)
         consumer["thread"], consumer["stop"] = start_consumer_thread(events, name="operator-events")
 
     def stop_events(**_: Any) -> None:
@@ -192,6 +209,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         _set_status(patch, synced=False, observedGeneration=generation,
                     conditions=st.stalled(previous, generation, reason, message))
         kopf.warn(body, reason=reason, message=mask_text(message))
+        kind = CRD_KINDS.get(body.get("kind", ""), body.get("kind", ""))
+        _show(config, body, kind, body["metadata"].get("name", ""), "failed", error=f"{reason}: {message}")
 
     def prepare(body: dict[str, Any], patch: kopf.Patch, kwargs: dict[str, Any]) -> Converted | None:
         try:
@@ -269,7 +288,9 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         else:
             conditions = rollout_conditions(previous, generation, plan.get(kind, name), reason)
         fields: dict[str, Any] = dict(synced=True, drifted=False, driftedPaths=[], observedGeneration=generation,
-                                      specHash=digest, conditions=conditions, perpetualDiff=None)
+                                      specHash=digest, conditions=conditions, perpetualDiff=None, driftedBy=None)
+        moving = any(c["type"] == "Reconciling" and c["status"] == "True" for c in conditions)
+        _show(config, body, kind, name, "rolling-out" if moving else "in-sync")
         count("reconciles", kind, outcome="synced")
         if arn:
             fields["arn"] = arn
@@ -287,6 +308,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         _set_status(patch, synced=True, drifted=True, driftedPaths=info.paths, observedGeneration=generation,
                     perpetualDiff={"applies": info.applies, "changes": masked_changes(action)},
                     conditions=st.stalled(previous, generation, "PerpetualDiff", message))
+        _show(config, body, action.kind, action.name, "perpetual-diff", info.paths, error=message)
         if info.first:
             kopf.warn(body, reason="PerpetualDiff", message=message)
             count("perpetual_diffs", action.kind)
@@ -367,14 +389,16 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 kopf.warn(raw, reason="RolledBack", message=message)
                 _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions)
             return
-        kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}")
+        who = config.changes.document(kind, name)
+        kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}; {_who_text(who)}")
         count("drift_detected", kind)
         if config.self_heal:
             converge(raw, patch, converted, "drift healed")
             count("drift_healed", kind)
-            kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)}")
+            kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)} ({_who_text(who)})")
         else:
-            _set_status(patch, drifted=True, driftedPaths=paths)
+            _set_status(patch, drifted=True, driftedPaths=paths, driftedBy=who)
+            _show(config, raw, kind, name, "drifted", paths, who)
 
     def delete(body: Any, **kwargs: Any) -> None:
         """Only what this very object owns (its owner tag) is touched: Delete deletes it, Retain
@@ -421,6 +445,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                     return
         if deleting:
             kopf.info(raw, reason="Delete", message=f"deleted {kind}/{name}")
+            if config.board is not None:
+                config.board.remove(kind, name)
         else:
             kopf.info(raw, reason="Retained",
                       message=f"deletionPolicy Retain: {kind}/{name} is left in place and released (owner tag removed)")
