@@ -14,6 +14,7 @@ import click
 
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..observed.rollouts import ROLLOUT_TIMEOUT
+from ..notifications.options import notification_options, notifier_from
 from .loop import Controller, ControllerConfig
 
 log = logging.getLogger("reconciler.controller")
@@ -89,26 +90,13 @@ def _refuse_exposed_control(listen: str, admin_token: str | None) -> None:
                    "push writes the manifests, and the controller's environment holds its own credentials.")
 @click.option("--tfstate", multiple=True,
               help="Terraform state for ${tfstate:...} references: FILE or s3://bucket/key (repeatable).")
-@click.option("--notify-config", type=click.Path(exists=True, dir_okay=False),
-              help="YAML file of notification destinations (slack, webhook, github); see docs/notifications.md.")
-@click.option("--notify-slack-url", envvar="ECS_RECONCILER_NOTIFY_SLACK_URL",
-              help="Slack-compatible incoming webhook URL for drift, failures and source errors.")
-@click.option("--notify-webhook-url", envvar="ECS_RECONCILER_NOTIFY_WEBHOOK_URL",
-              help="Generic JSON webhook URL: every happening, HMAC-signed with --notify-webhook-secret.")
-@click.option("--notify-webhook-secret", envvar="ECS_RECONCILER_NOTIFY_WEBHOOK_SECRET",
-              help="HMAC-SHA256 secret of the JSON webhook (X-Ecs-Reconciler-Signature-256).")
-@click.option("--notify-github-repo", metavar="OWNER/NAME", help="Set commit statuses on the applied commit here.")
-@click.option("--notify-github-token", envvar="ECS_RECONCILER_NOTIFY_GITHUB_TOKEN", help="Token for commit statuses.")
-@click.option("--notify-github-api", help="GitHub API URL (GitHub Enterprise); default https://api.github.com.")
+@notification_options
 @click.pass_obj
 def run(state, source: str, poll_interval: float, resync_period: float, full_resync_period: float,
         events_queue: str | None, self_heal: bool, prune: bool, dry_run: bool, concurrency: int, listen: str,
         webhook_secret: str | None, admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None,
         rollout_timeout: float, flap_limit: int, allow_replace: bool, verify: bool, allow_env: tuple[str, ...],
-        tfstate: tuple[str, ...], notify_config: str | None = None, notify_slack_url: str | None = None,
-        notify_webhook_url: str | None = None, notify_webhook_secret: str | None = None,
-        notify_github_repo: str | None = None, notify_github_token: str | None = None,
-        notify_github_api: str | None = None) -> None:
+        tfstate: tuple[str, ...], **notify: str | None) -> None:
     """Run the GitOps controller: keep ECS converged to a directory or a git branch."""
     from . import logging_json
 
@@ -120,14 +108,7 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
 
     if not once:
         _refuse_exposed_control(listen, admin_token)
-    from ..notifications.config import NotificationConfigError, load as load_notifications
-
-    try:
-        notifier = load_notifications(notify_config, slack_url=notify_slack_url, webhook_url=notify_webhook_url,
-                                      webhook_secret=notify_webhook_secret, github_repository=notify_github_repo,
-                                      github_token=notify_github_token, github_api=notify_github_api).notifier()
-    except NotificationConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+    notifier = notifier_from(notify)
     config = ControllerConfig(source=source, poll_interval=poll_interval, resync_period=resync_period,
                               full_resync_period=full_resync_period, events_queue=events_queue,
                               self_heal=self_heal, prune=prune, dry_run=dry_run, concurrency=concurrency,

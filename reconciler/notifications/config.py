@@ -74,7 +74,7 @@ class NotificationConfigError(ValueError):
 
 def load(path: str | None = None, **flags: Any) -> NotificationConfig:
     """The file (if any) with the flags given on top; `flags` are slack_url, webhook_url,
-    webhook_secret, github_repository, github_token, github_api (None: not given)."""
+    webhook_secret, github_repository, github_token, github_api, burst, per_minute (None: not given)."""
     data: dict[str, Any] = {}
     if path:
         file = Path(path)
@@ -94,6 +94,12 @@ def load(path: str | None = None, **flags: Any) -> NotificationConfig:
             if not isinstance(part, dict):
                 raise NotificationConfigError(f"{path}: {section}: expected a mapping")
             part[key] = flags[flag]
+    for key, flag in (("burst", "burst"), ("perMinute", "per_minute")):
+        if flags.get(flag) is not None:
+            limit = data.setdefault("rateLimit", {})
+            if not isinstance(limit, dict):
+                raise NotificationConfigError(f"{path}: rateLimit: expected a mapping")
+            limit[key] = flags[flag]
     try:
         return NotificationConfig.model_validate(data)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ import kopf
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..aws import AwsSettings, CallLog
 from ..controller.status import StatusBoard
+from ..notifications.options import notification_options, notifier_from
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..report.masking import MaskingFilter
 from .handlers import OperatorConfig, build_registry
@@ -62,10 +63,11 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
               help="Tenancy policy file (YAML): which namespaces may adopt, which AWS name prefixes each namespace "
                    "may use; read again when it changes. Default: every namespace may do both.")
+@notification_options
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
              events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
-             rollout_timeout: float, flap_limit: int, policy_path: str | None) -> None:
+             rollout_timeout: float, flap_limit: int, policy_path: str | None, **notify: str | None) -> None:
     """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
@@ -81,7 +83,11 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
     if metrics_listen:
         host, _, port = metrics_listen.rpartition(":")
         metrics.serve(host or "127.0.0.1", int(port), board)
-    config = OperatorConfig(board=board, region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
+    notifier = notifier_from(notify)
+    if notifier.destinations:
+        board.notifications = notifier.stats
+        notifier.start()
+    config = OperatorConfig(board=board, notify=notifier if notifier.destinations else None, region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
                             call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout,
                             flap_limit=flap_limit, policy=policy)

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import AwsSettings, CallLog, Clients
+from ..controller.happenings import Announcer, Timeline
 from ..controller.status import ResourceStatus
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
@@ -59,6 +60,7 @@ class OperatorConfig:
     policy: Any = field(default_factory=Policy)  # a tenancy.Policy, or a PolicyFile read again when it changes
     board: Any = None  # a controller.status.StatusBoard the operator's dashboard shows, when served
     changes: Any = field(default_factory=ChangeLog)  # who made each write the event stream shows (attribution)
+    notify: Any = None  # called with each happening (drift found, apply failed, ...): a notifications.Notifier
 
 
 def _show(config: OperatorConfig, body: dict[str, Any], kind: str, name: str, state: str, paths: Any = (),
@@ -170,6 +172,11 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
     rec = Reconciler(config)
     board = DirtyBoard()
     last_checked: dict[str, float] = {}  # object uid -> monotonic time of its last drift check
+    sinks: list[Any] = [config.notify] if config.notify is not None else []
+    if config.board is not None:
+        config.board.timeline = config.board.timeline or Timeline()
+        sinks += [config.board.timeline, lambda _h: config.board.touch()]
+    announcer = Announcer("kubernetes", sinks)  # each state said once (happenings.py)
     consumer: dict[str, Any] = {}
 
     def start_events(**_: Any) -> None:
@@ -211,6 +218,9 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         kopf.warn(body, reason=reason, message=mask_text(message))
         kind = CRD_KINDS.get(body.get("kind", ""), body.get("kind", ""))
         _show(config, body, kind, body["metadata"].get("name", ""), "failed", error=f"{reason}: {message}")
+        label = f"{kind}/{body['metadata'].get('name', '')}"
+        if announcer.once("failed", label, (reason, message)):
+            announcer.say("apply-failed", label, f"{label}: {reason}: {message}")
 
     def prepare(body: dict[str, Any], patch: kopf.Patch, kwargs: dict[str, Any]) -> Converted | None:
         try:
@@ -309,6 +319,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                     perpetualDiff={"applies": info.applies, "changes": masked_changes(action)},
                     conditions=st.stalled(previous, generation, "PerpetualDiff", message))
         _show(config, body, action.kind, action.name, "perpetual-diff", info.paths, error=message)
+        if announcer.once("perpetual", action.label, tuple(info.paths)):
+            announcer.say("perpetual-diff", action.label, f"{action.label}: {message}", paths=list(info.paths))
         if info.first:
             kopf.warn(body, reason="PerpetualDiff", message=message)
             count("perpetual_diffs", action.kind)
@@ -377,6 +389,11 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 stalled = next(c for c in conditions if c["type"] == "Stalled")
                 if stalled["status"] == "True":
                     kopf.warn(raw, reason=stalled["reason"], message=stalled["message"])
+                    announcer.say("rollout-failed", f"{kind}/{name}", f"{kind}/{name}: {stalled['message']}")
+            announcer.forget("drift", f"{kind}/{name}")
+            state = {"Stalled": "failed", "Reconciling": "rolling-out"}
+            _show(config, raw, kind, name, next((state[c["type"]] for c in conditions
+                                                 if c["type"] in state and c["status"] == "True"), "in-sync"))
             return
         if _rolled_back(raw, own):
             # Deploying the same revision again would fail again (and fight the circuit breaker).
@@ -387,15 +404,21 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             conditions = st.stalled(previous, generation, "RolledBack", message)
             if not _same_conditions(raw, conditions):
                 kopf.warn(raw, reason="RolledBack", message=message)
+                announcer.say("rolled-back", f"{kind}/{name}", f"{kind}/{name}: {message}")
                 _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions)
             return
         who = config.changes.document(kind, name)
         kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}; {_who_text(who)}")
         count("drift_detected", kind)
+        label = f"{kind}/{name}"
+        if announcer.once("drift", label, tuple(paths)):
+            announcer.say("drift-found", label, f"{label} drifted: {', '.join(paths)}", who=who, paths=list(paths))
         if config.self_heal:
             converge(raw, patch, converted, "drift healed")
             count("drift_healed", kind)
             kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)} ({_who_text(who)})")
+            announcer.forget("drift", label)
+            announcer.say("drift-healed", label, f"{label} drift reverted")
         else:
             _set_status(patch, drifted=True, driftedPaths=paths, driftedBy=who)
             _show(config, raw, kind, name, "drifted", paths, who)

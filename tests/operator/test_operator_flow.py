@@ -149,9 +149,9 @@ async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emit
     # Another IAM user makes the change: the local endpoint names the caller by its access key.
     ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1", aws_access_key_id="alice",
                        aws_secret_access_key="alice")
-    board = StatusBoard("kubernetes", {})
+    board, said = StatusBoard("kubernetes", {}), []
     config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=600, self_heal=False,
-                            retry_delay=0.5, events_queue=queue, tick_seconds=0.5, board=board)
+                            retry_delay=0.5, events_queue=queue, tick_seconds=0.5, board=board, notify=said.append)
     async with run_operator(kube.url, config):
         await create_synced_app(kube)
         ecs.update_service(cluster="shop", service="web", desiredCount=2)
@@ -166,6 +166,8 @@ async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emit
         row = next(r for r in board.document()["resources"] if r["kind"] == "Service")
         assert row["state"] == "drifted" and row["changedBy"]["principal"].endswith(":user/alice")
         assert row["target"]  # grouped by the object's namespace
+        drifts = [h for h in said if h.kind == "drift-found"]
+        assert len(drifts) == 1 and drifts[0].who["principal"].endswith(":user/alice"), said
         drifted_events = [e for e in kube.events() if e.get("reason") == "Drifted"]
         assert any("changed by arn:aws:iam::123456789012:user/alice (UpdateService" in e.get("message", "")
                    for e in drifted_events), drifted_events
