@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from .aws import Clients
+from .cli_context import aws_errors
 from .diff import cluster as cluster_rules
 from .diff import scheduled_task as scheduled_rules
 from .diff import service as service_rules
@@ -212,8 +213,6 @@ def file_name(document: dict[str, Any]) -> str:
 def export(state: Any, cluster: str, services: tuple[str, ...], output: str | None) -> None:
     """Write manifests (marked for adoption) for an existing cluster, its services, their task
     definitions and the scheduled tasks that target it."""
-    from .cli import aws_errors
-
     with aws_errors():
         documents = export_documents(state.clients(), cluster, services)
     if not output:
