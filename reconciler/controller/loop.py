@@ -335,6 +335,8 @@ class Controller:
         for row in rows:
             if row.state == "drifted":
                 row.changed_by = self.changes.document(row.kind, row.name)
+            if row.rollout is not None and self.consumer is not None:
+                row.rollout["stoppedTasks"] = self.consumer.cache.stopped_tasks(row.name)
         announce_reconcile(self.announcer, plan, outcome, rows, revision, self.changes.document)
         # What we wrote, failed to write, or is still rolling out must be read again next time.
         self.informer.mark(set(outcome.done) | set(outcome.failed) | moving)
