@@ -27,3 +27,18 @@ def test_the_same_state_is_announced_once_and_again_after_it_ended():
     assert announcer.forget("drift", "Service/web") and not announcer.forget("drift", "Service/web")
     assert announcer.once("drift", "Service/web", ("spec.desiredCount",))
     assert [d["kind"] for d in timeline.documents()] == ["drift-found", "drift-found"]
+
+
+def test_a_drifted_secret_is_masked_in_the_status_row_and_on_the_dashboard():
+    from reconciler.controller.dashboard import render
+    from reconciler.controller.resource_rows import Outcome, RolloutTracker, resource_rows
+    from reconciler.diff.compare import Change
+    from reconciler.plan.model import Action, Plan
+
+    path = "spec.containerDefinitions[web].environment[DB_PASSWORD]"
+    action = Action("TaskDefinition", "web", "update", [Change(path, "hunter2-desired", "hunter2-observed")])
+    rows, _ = resource_rows(Plan([action]), Outcome(syncs=set()), RolloutTracker(0))
+    row = rows[0].document()
+    assert row["state"] == "drifted" and row["diff"][0]["path"] == path
+    page = render({"source": "/srv/m", "resources": [row], "timeline": []})
+    assert path in page and "hunter2" not in page and "hunter2" not in str(row)
