@@ -108,6 +108,10 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
 
     if not once:
         _refuse_exposed_control(listen, admin_token)
+    if notify.get("notify_github_token") and not notify.get("notify_github_repo"):
+        from .happenings import github_repository
+
+        notify["notify_github_repo"] = github_repository(source)  # statuses go to the source repository
     notifier = notifier_from(notify)
     config = ControllerConfig(source=source, poll_interval=poll_interval, resync_period=resync_period,
                               full_resync_period=full_resync_period, events_queue=events_queue,

@@ -39,6 +39,12 @@ def commit_url(source: str, revision: str | None) -> str | None:
     return _HOSTS[match.group("host")].format(base=base, sha=revision)
 
 
+def github_repository(source: str) -> str | None:
+    """"owner/name" when the source is a GitHub repository (where commit statuses go by default)."""
+    match = _REPO.match(source.strip())
+    return match.group("path").strip("/") if match and match.group("host") == "github.com" else None
+
+
 @dataclass
 class Happening:
     kind: str  # one of KINDS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.controller.happenings import Announcer, Timeline, commit_url
+from reconciler.controller.happenings import Announcer, Timeline, commit_url, github_repository
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -14,6 +14,8 @@ def test_commit_links_for_known_hosts_only():
     assert commit_url("https://***@github.com/acme/deploy", SHA) == f"https://github.com/acme/deploy/commit/{SHA}"
     assert commit_url("https://git.example.com/acme/deploy.git", SHA) is None
     assert commit_url("/srv/manifests", "sha256-of-a-directory") is None
+    assert github_repository("https://github.com/acme/deploy.git#main:ecs") == "acme/deploy"
+    assert github_repository("git@gitlab.com:acme/deploy.git") is None
 
 
 def test_the_same_state_is_announced_once_and_again_after_it_ended():
