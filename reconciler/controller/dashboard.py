@@ -22,6 +22,7 @@ from .http import ControllerHTTPServer, Response
 STATES = ("in-sync", "drifted", "pending", "rolling-out", "failed", "perpetual-diff", "needs-replace")
 HEARTBEAT = 15.0  # seconds between comments on an idle event stream (keeps proxies from closing it)
 POLL = 0.2  # seconds between looks at the status version
+MAX_STREAMS = 64  # live-update connections at once; more get 503 (each holds a connection open)
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("reconciler.controller", "templates"),
                           autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
@@ -58,7 +59,19 @@ def add_dashboard(server: ControllerHTTPServer, status: Callable[[], dict[str, A
         return Response(HTTPStatus.OK, render(status(), body_only=True, control=control).encode(),
                         "text/html; charset=utf-8", {"Cache-Control": "no-store"})
 
+    streams = [0]
+
     async def events(request: web.Request, closing: asyncio.Event) -> web.StreamResponse:
+        if streams[0] >= MAX_STREAMS:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE, text="too many live connections\n",
+                                headers={"Retry-After": "10"})
+        streams[0] += 1  # the event loop is one thread: no lock needed
+        try:
+            return await _stream(request, closing)
+        finally:
+            streams[0] -= 1
+
+    async def _stream(request: web.Request, closing: asyncio.Event) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                                "X-Accel-Buffering": "no"})
         await response.prepare(request)

@@ -135,3 +135,30 @@ def test_dashboard_shows_resources_drift_with_its_caller_and_suspends_with_the_t
     page.click("#resume")
     page.locator("#suspended-banner").wait_for(state="detached", timeout=5_000)
     page.close()
+
+
+def test_live_updates_announce_each_change_and_are_capped(monkeypatch):
+    """The event stream says `changed` when the status version moves; past the cap, 503."""
+    import http.client
+
+    from reconciler.controller import dashboard
+    from reconciler.controller.http import controller_server
+
+    monkeypatch.setattr(dashboard, "MAX_STREAMS", 1)
+    version = [1]
+    server = controller_server(status=lambda: {"resources": []})
+    dashboard.add_dashboard(server, lambda: {"source": "s", "resources": [], "timeline": []}, lambda: version[0])
+    with server:
+        first = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        first.request("GET", "/events")
+        stream = first.getresponse()
+        assert stream.status == 200 and stream.getheader("Content-Type") == "text/event-stream"
+        assert stream.readline() == b"event: hello\n"
+        stream.readline(), stream.readline()
+        version[0] = 2
+        assert stream.readline() == b"event: changed\n" and stream.readline() == b"data: 2\n"
+        second = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        second.request("GET", "/events")
+        assert second.getresponse().status == 503
+        first.close()
+        second.close()
