@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..controller.happenings import Happening
@@ -91,9 +92,21 @@ class GitHubStatus:
     api: str = "https://api.github.com"
     context: str = "ecs-reconciler"
     name: str = "github"
+    _states: OrderedDict = field(default_factory=OrderedDict, repr=False)  # sha -> state last set
 
     def wants(self, h: Happening) -> bool:
-        return h.kind in GITHUB_STATES and bool(h.revision) and len(h.revision or "") >= 40
+        """A commit's status is set when it changes: one apply of many resources is one `success`,
+        and a failure after it is never lost to the rate limit behind a run of successes."""
+        if h.kind not in GITHUB_STATES or not h.revision or len(h.revision) < 40:
+            return False
+        state = GITHUB_STATES[h.kind]
+        if self._states.get(h.revision) == state:
+            return False
+        self._states[h.revision] = state
+        self._states.move_to_end(h.revision)
+        while len(self._states) > 100:
+            self._states.popitem(last=False)
+        return True
 
     def send(self, h: Happening) -> None:
         url = f"{self.api.rstrip('/')}/repos/{self.repository}/statuses/{h.revision}"

@@ -112,6 +112,7 @@ def test_rate_limit_drops_the_flood_and_counts_it(receiver):
 def test_github_commit_status_on_the_applied_commit(receiver):
     notifier = Notifier([GitHubStatus("acme/deploy", "ghp-token", api=receiver.url)], backoff=0.01).start()
     notifier(Happening("applied", "Service/web", "update Service/web", SHA))
+    notifier(Happening("applied", "Cluster/shop", "update Cluster/shop", SHA))  # same commit, same state
     notifier(drift())  # not a commit status
     notifier(Happening("apply-failed", "Service/web", "Service/web: boom", SHA))
     assert notifier.flush()
