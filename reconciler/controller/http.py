@@ -101,6 +101,8 @@ class ControllerHTTPServer:
         self._thread.start()
         ready.wait()
         if failure:
+            self._thread.join()
+            self._thread = self._loop = None
             raise failure[0]
         return self
 
