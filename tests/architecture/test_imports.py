@@ -43,7 +43,8 @@ def test_no_module_imports_the_command_group() -> None:
 
 
 @pytest.mark.parametrize("module", ["reconciler.export", "reconciler.verify.command",
-                                    "reconciler.observed.events_command", "reconciler.controller.command"])
+                                    "reconciler.observed.events_command", "reconciler.controller.command",
+                                    "reconciler.rollback"])
 def test_each_command_module_imports_on_its_own(module: str) -> None:
     """Imported first, in a fresh interpreter, before anything else has loaded the cli."""
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True, timeout=60)
