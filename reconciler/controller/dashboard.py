@@ -19,7 +19,7 @@ from aiohttp import web
 
 from .http import ControllerHTTPServer, Response
 
-STATES = ("in-sync", "drifted", "pending", "rolling-out", "failed", "perpetual-diff", "needs-replace")
+STATES = ("in-sync", "drifted", "pending", "rolling-out", "failed", "perpetual-diff", "needs-replace", "suspended")
 HEARTBEAT = 15.0  # seconds between comments on an idle event stream (keeps proxies from closing it)
 POLL = 0.2  # seconds between looks at the status version
 MAX_STREAMS = 64  # live-update connections at once; more get 503 (each holds a connection open)
