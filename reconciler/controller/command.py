@@ -14,6 +14,7 @@ import click
 
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..observed.rollouts import ROLLOUT_TIMEOUT
+from ..notifications.dispatcher import NotificationCollector
 from ..notifications.options import notification_options, notifier_from
 from .loop import Controller, ControllerConfig
 
@@ -124,6 +125,7 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
     if notifier.destinations:
         controller.add_sink(notifier)
         controller.status.notifications = notifier.stats
+        controller.metrics.registry.register(NotificationCollector(notifier))
         notifier.start()
     if once:
         try:

@@ -144,3 +144,21 @@ class Notifier:
     def _count_all(self, what: str) -> None:
         for name in list(self._stats):
             self._count(name, what)
+
+
+class NotificationCollector:
+    """``ecs_reconciler_notifications_total{destination,outcome}`` (sent, failed, rate_limited,
+    dropped) from a notifier's counts, for the controller's and the operator's /metrics."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily
+
+        family = CounterMetricFamily("ecs_reconciler_notifications", "Notifications by destination and outcome",
+                                     labels=["destination", "outcome"])
+        for name, counts in sorted(self.notifier.stats().items()):
+            for outcome in ("sent", "failed", "rate_limited", "dropped"):
+                family.add_metric([name, outcome], counts[outcome])
+        yield family

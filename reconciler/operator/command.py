@@ -11,6 +11,7 @@ import kopf
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..aws import AwsSettings, CallLog
 from ..controller.status import StatusBoard
+from ..notifications.dispatcher import NotificationCollector
 from ..notifications.options import notification_options, notifier_from
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..report.masking import MaskingFilter
@@ -86,6 +87,7 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
     notifier = notifier_from(notify)
     if notifier.destinations:
         board.notifications = notifier.stats
+        metrics.registry.register(NotificationCollector(notifier))
         notifier.start()
     config = OperatorConfig(board=board, notify=notifier if notifier.destinations else None, region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,

@@ -10,13 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from reconciler.controller.happenings import Happening
 from reconciler.controller.loop import Controller, ControllerConfig
 from reconciler.controller.webhook import verify_signature
 from reconciler.notifications.config import NotificationConfigError, load
 from reconciler.notifications.destinations import SIGNATURE_HEADER, GitHubStatus, JsonWebhook, SlackWebhook
-from reconciler.notifications.dispatcher import Notifier
+from reconciler.notifications.dispatcher import NotificationCollector, Notifier
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests" / "base"
@@ -96,6 +97,10 @@ def test_a_failing_destination_is_reported_and_never_blocks_the_caller(receiver)
     stats = notifier.stats()["slack"]
     assert stats["failed"] == 3 and stats["sent"] == 0 and stats["lastError"] == "HTTP 503"
     assert len(receiver.requests) == 6  # each tried twice
+    registry = CollectorRegistry()
+    registry.register(NotificationCollector(notifier))
+    assert registry.get_sample_value("ecs_reconciler_notifications_total",
+                                     {"destination": "slack", "outcome": "failed"}) == 3
 
 
 def test_rate_limit_drops_the_flood_and_counts_it(receiver):
@@ -157,3 +162,17 @@ def test_the_controller_announces_a_drift_once_across_resyncs(local, local_clien
     assert len(drifts) == 1 and drifts[0]["resource"] == "Service/shop-web", receiver.bodies()
     assert drifts[0]["who"]["principal"] == "unknown"  # no event stream: nobody is named
     assert {b["kind"] for b in receiver.bodies()} == {"applied", "drift-found"}
+
+
+def test_run_once_with_a_webhook_flag_sends_what_it_applied(run_cli, tmp_path, receiver):
+    source = tmp_path / "manifests"
+    source.mkdir()
+    for name in ("cluster.yaml", "web.yaml"):
+        shutil.copy(MANIFESTS / name, source / name)
+    code, _out, _err, _writes = run_cli("run", "--source", str(source), "--once",
+                                        "--notify-webhook-url", receiver.url + "/hook", "--notify-webhook-secret", "k")
+    assert code == 0
+    sent = receiver.bodies()
+    assert {b["resource"] for b in sent if b["kind"] == "applied"} == {"Cluster/shop", "TaskDefinition/shop-web",
+                                                                       "Service/shop-web"}
+    assert all(verify_signature(b"k", body, headers[SIGNATURE_HEADER]) for _, headers, body in receiver.requests)
