@@ -32,13 +32,14 @@ def iso(moment: datetime | None = None, millis: bool = True) -> str:
     return text + (f".{moment.microsecond // 1000:03d}Z" if millis else "Z")
 
 
-def envelope(detail_type: str, detail: dict, resources: list[str], account: str, region: str) -> dict:
-    """The EventBridge envelope around an ECS event detail."""
+def envelope(detail_type: str, detail: dict, resources: list[str], account: str, region: str,
+             source: str = "aws.ecs") -> dict:
+    """The EventBridge envelope around an ECS (or CloudTrail) event detail."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": detail_type,
-        "source": "aws.ecs",
+        "source": source,
         "account": account,
         "time": iso(millis=False),
         "region": region,
@@ -47,17 +48,26 @@ def envelope(detail_type: str, detail: dict, resources: list[str], account: str,
     }
 
 
-def api_call_event(action: str, params: dict, response: Any, account: str, region: str) -> dict:
-    """An "AWS API Call via CloudTrail" event for one ECS write call."""
+def user_identity(account: str, access_key: str) -> dict:
+    """CloudTrail's `userIdentity` of an IAM user: the local endpoint has one user per access key id."""
+    name = access_key or "local"
+    return {"type": "IAMUser", "principalId": f"AIDA{name.upper()[:16]}", "arn": f"arn:aws:iam::{account}:user/{name}",
+            "accountId": account, "accessKeyId": name, "userName": name}
+
+
+def api_call_event(action: str, params: dict, response: Any, account: str, region: str, *,
+                   access_key: str = "local", user_agent: str = "", event_source: str = "ecs.amazonaws.com") -> dict:
+    """An "AWS API Call via CloudTrail" event for one write call, naming its caller; its source is
+    "aws." and the service (aws.ecs, aws.events), as EventBridge delivers CloudTrail events."""
     detail = {
         "eventVersion": "1.08",
-        "userIdentity": {"type": "Root", "accountId": account, "arn": f"arn:aws:iam::{account}:root"},
+        "userIdentity": user_identity(account, access_key),
         "eventTime": iso(millis=False),
-        "eventSource": "ecs.amazonaws.com",
+        "eventSource": event_source,
         "eventName": action,
         "awsRegion": region,
         "sourceIPAddress": "127.0.0.1",
-        "userAgent": "ecs-reconciler-local",
+        "userAgent": user_agent or "local-endpoint",
         "requestParameters": params,
         "responseElements": response,
         "requestID": str(uuid.uuid4()),
@@ -68,7 +78,7 @@ def api_call_event(action: str, params: dict, response: Any, account: str, regio
         "recipientAccountId": account,
         "eventCategory": "Management",
     }
-    return envelope("AWS API Call via CloudTrail", detail, [], account, region)
+    return envelope("AWS API Call via CloudTrail", detail, [], account, region, "aws." + event_source.split(".")[0])
 
 
 class EventEmitter:

@@ -10,6 +10,9 @@ import kopf
 
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..aws import AwsSettings, CallLog
+from ..controller.status import StatusBoard
+from ..notifications.dispatcher import NotificationCollector
+from ..notifications.options import notification_options, notifier_from
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..report.masking import MaskingFilter
 from .handlers import OperatorConfig, build_registry
@@ -52,7 +55,7 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
 @click.option("--liveness", default="http://0.0.0.0:8080/healthz", show_default=True,
               help="kopf's liveness endpoint URL (empty to disable).")
 @click.option("--metrics-listen", default="127.0.0.1:9090", show_default=True,
-              help="Serve Prometheus /metrics on HOST:PORT (empty to disable).")
+              help="Serve Prometheus /metrics, /status and the dashboard (/) on HOST:PORT (empty to disable).")
 @click.option("--rollout-timeout", default=ROLLOUT_TIMEOUT, show_default=True,
               help="Seconds a service deployment may stay in progress before it is Stalled/RolloutFailed (0: never).")
 @click.option("--flap-limit", default=DEFAULT_LIMIT, show_default=True,
@@ -65,10 +68,12 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
 @click.option("--targets-namespace", envvar="ECS_RECONCILER_TARGETS_NAMESPACE", default=None,
               help="The (watched) namespace holding EcsTargets: other accounts and Regions that objects name in "
                    "spec.target, as the policy allows. Default: none, objects cannot name a target.")
+@notification_options
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
              events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
-             rollout_timeout: float, flap_limit: int, policy_path: str | None, targets_namespace: str | None) -> None:
+             rollout_timeout: float, flap_limit: int, policy_path: str | None, targets_namespace: str | None,
+             **notify: str | None) -> None:
     """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
@@ -80,10 +85,16 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
     settings = AwsSettings(region=state.region or ("us-east-1" if state.local else None), endpoint_url=endpoint)
     call_log = CallLog()
     metrics = OperatorMetrics(call_log)
+    board = StatusBoard("kubernetes", {"selfHeal": self_heal})
     if metrics_listen:
         host, _, port = metrics_listen.rpartition(":")
-        metrics.serve(host or "127.0.0.1", int(port))
-    config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
+        metrics.serve(host or "127.0.0.1", int(port), board)
+    notifier = notifier_from(notify)
+    if notifier.destinations:
+        board.notifications = notifier.stats
+        metrics.registry.register(NotificationCollector(notifier))
+        notifier.start()
+    config = OperatorConfig(board=board, notify=notifier if notifier.destinations else None, region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
                             call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout,
                             flap_limit=flap_limit, policy=policy, targets_namespace=targets_namespace)
