@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
@@ -124,16 +125,21 @@ class Reconciler:
         """Clients per EcsTarget (and per version of its spec, so an edited role takes effect)."""
         if target is None:
             return self.clients
-        from ..desired.target import TargetManifest
         from ..target_engines import target_settings
 
         key = (target["metadata"]["name"], spec_hash(target.get("spec") or {}))
         if key not in self._target_clients:
-            manifest = TargetManifest.model_validate({"apiVersion": API_VERSION, "kind": "Target",
-                                                      "metadata": {"name": key[0]}, "spec": target.get("spec") or {}})
-            self._target_clients[key] = Clients(target_settings(self.clients.settings, manifest),
+            self._target_clients[key] = Clients(target_settings(self.clients.settings, target_manifest(target)),
                                                 self.config.call_log or CallLog())
         return self._target_clients[key]
+
+
+def target_manifest(body: dict[str, Any]) -> Any:
+    """An EcsTarget object as the Target manifest model (raises pydantic's ValidationError)."""
+    from ..desired.target import TargetManifest
+
+    return TargetManifest.model_validate({"apiVersion": API_VERSION, "kind": "Target",
+                                          "metadata": {"name": body["metadata"]["name"]}, "spec": body.get("spec") or {}})
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -271,6 +277,11 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         found = _lookup(kwargs)(TARGET_CRD_KIND, config.targets_namespace, name)
         if found is None:
             raise DependencyNotReady(f"{TARGET_CRD_KIND} {config.targets_namespace}/{name} does not exist")
+        try:
+            target_manifest(found)
+        except ValidationError as exc:
+            problems = "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+            raise InvalidObject(f"{TARGET_CRD_KIND} {config.targets_namespace}/{name} is invalid: {problems}") from None
         return found
 
     def converge(body: dict[str, Any], patch: kopf.Patch, converted: Converted, reason: str,

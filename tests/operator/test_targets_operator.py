@@ -30,7 +30,7 @@ async def test_objects_reach_the_target_their_namespace_was_given_and_no_other(k
     calls = CallLog()
     config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=0.5, retry_delay=0.5,
                             call_log=calls, targets_namespace=ADMIN,
-                            policy=Policy(targets={A: ("payments-eu",)}))
+                            policy=Policy(targets={A: ("payments-eu", "broken")}))
     async with run_operator(kube.url, config, (ADMIN, A, B)):
         await kube.create("EcsTarget", "payments-eu", TARGET, ADMIN)
         await kube.create("EcsCluster", "shop", {"target": "payments-eu"}, A)
@@ -44,6 +44,12 @@ async def test_objects_reach_the_target_their_namespace_was_given_and_no_other(k
         await kube.create("EcsCluster", "intruder", {"target": "payments-eu"}, B)
         condition = await stalled(kube, "EcsCluster", "intruder", B, "PolicyViolation")
         assert "the target 'payments-eu' is not allowed in namespace 'team-b'" in condition["message"]
+
+        # An EcsTarget the API server let through with a bad role is the object's InvalidSpec, not a crash.
+        await kube.create("EcsTarget", "broken", {"region": "eu-west-1", "roleArn": "not-an-arn"}, ADMIN)
+        await kube.create("EcsCluster", "other", {"target": "broken"}, A)
+        condition = await stalled(kube, "EcsCluster", "other", A, "InvalidSpec")
+        assert "EcsTarget ecs-system/broken is invalid: spec.roleArn" in condition["message"]
 
         # A reference across targets is invalid, as in manifests.
         await kube.create("EcsCluster", "plain", {}, A)
