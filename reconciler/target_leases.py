@@ -44,10 +44,10 @@ class LeaseApi:
     """The few Lease calls we need, over the Kubernetes API's HTTP interface (stdlib only)."""
 
     def __init__(self, url: str, namespace: str, token: str | None = None, ca_file: str | None = None,
-                 timeout: float = 5.0):
+                 timeout: float = 5.0, token_file: Path | None = None):
         self.base = url.rstrip("/") + LEASES.format(namespace=namespace)
         self.namespace, self.timeout = namespace, timeout
-        self._token = token
+        self._token, self._token_file = token, token_file
         self._context = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
     @classmethod
@@ -57,13 +57,15 @@ class LeaseApi:
 
         host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         return cls(f"https://{host}:{port}", namespace or (SERVICE_ACCOUNT / "namespace").read_text().strip(),
-                   (SERVICE_ACCOUNT / "token").read_text().strip(), str(SERVICE_ACCOUNT / "ca.crt"))
+                   None, str(SERVICE_ACCOUNT / "ca.crt"), token_file=SERVICE_ACCOUNT / "token")
 
     def _call(self, method: str, url: str, body: dict | None = None,
               content_type: str = "application/json") -> dict | None:
         headers = {"Accept": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+        # The kubelet rotates a projected service account token: read it again for every call.
+        token = self._token_file.read_text().strip() if self._token_file is not None else self._token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         data = None
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body).encode(), content_type

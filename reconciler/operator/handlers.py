@@ -571,6 +571,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                       message=f"deletionPolicy Retain: {kind}/{name} is left in place and released (owner tag removed)")
 
     gate = config.shard.gate if config.shard is not None else (lambda fn: fn)
+    owns = config.shard.owns if config.shard is not None else None  # kopf skips the change handlers elsewhere
     if config.targets_namespace is not None:
         kopf.index(GROUP, VERSION, plural(TARGET_CRD_KIND), id=plural(TARGET_CRD_KIND), registry=registry)(index)
     if config.shard is not None:
@@ -580,7 +581,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         resource = (GROUP, VERSION, plural(crd_kind))
         kopf.index(*resource, id=plural(crd_kind), registry=registry)(index)
         for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
-            on(*resource, id="reconcile", registry=registry)(gate(reconcile))
+            on(*resource, id="reconcile", registry=registry, when=owns)(gate(reconcile))
         on_delete = delete if config.shard is None else config.shard.gate_delete(
             delete, lambda body, kwargs: _still_finalized(body, kwargs))
         kopf.on.delete(*resource, id="delete", registry=registry)(on_delete)

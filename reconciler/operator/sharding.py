@@ -4,7 +4,8 @@ kopf's peering keeps one replica active; sharded replicas run standalone instead
 handlers fire for every object) and each handler first asks `TargetLeases` whether the object's
 target (`spec.target`, or the ambient account for none) is this replica's now, with the same
 "held and renewed within the deadline" rule the leases use. A replica that does not hold the target
-does nothing and writes nothing; the holder does the work. Two gaps are closed by a catch-up timer:
+does nothing and writes nothing (kopf there only stores its last-handled annotation, the value the
+holder stores too); the holder does the work. Two gaps are closed by a catch-up timer:
 a change the holder's kopf saw as already handled (the other replica's kopf wrote the shared
 last-handled annotation first), and a target that just moved here (its objects are checked at once
 instead of at the next resync). Deletion waits for the holder: the finalizer is removed by the
@@ -45,7 +46,7 @@ class ShardGate:
         self.leases = TargetLeases(api, identity, [None], prefix=prefix, lease_seconds=lease_seconds,
                                    renew_seconds=renew, renew_deadline=deadline)
         self.identity = identity
-        self.catch_up_seconds = catch_up_seconds if catch_up_seconds is not None else renew
+        self.catch_up_seconds = catch_up_seconds if catch_up_seconds is not None else lease_seconds / 3
         self._named: dict[str, str | None] = {}  # object uid -> the target it names
         self._target_objects: set[str] = set()  # EcsTargets in the targets namespace
         self._gained: dict[str | None, int] = {}  # target -> how many times this replica gained it
@@ -120,6 +121,11 @@ class ShardGate:
                 self._target_objects.add(name)
 
     # -- the guard --
+
+    def owns(self, body: Any, **_: Any) -> bool:
+        """kopf's filter for the change handlers: elsewhere kopf runs no handler, posts no Event and
+        stores no progress (only its last-handled annotation, the value the holder stores too)."""
+        return self.leases.holds(target_of(dict(body)))
 
     def _remember(self, body: Any, target: str | None) -> None:
         uid = body["metadata"].get("uid")
