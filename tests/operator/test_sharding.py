@@ -18,7 +18,7 @@ from reconciler.operator.tenancy import Policy
 from reconciler.target_leases import LeaseApi
 
 from test_targets_operator import ADMIN, A, TARGET
-from test_tenancy import ready
+from test_tenancy import ready, stalled
 
 LEASE_SECONDS, RENEW, DEADLINE = 2, 0.2, 1.2
 
@@ -80,6 +80,14 @@ async def test_targets_divide_between_replicas_and_move_when_one_is_cut_off(kube
         await kube.create("EcsCluster", "shop", {"target": "payments-eu"}, A)
         assert (await ready(kube, "EcsCluster", "home", A))["reconciledBy"] == holder[None]
         assert (await ready(kube, "EcsCluster", "shop", A))["reconciledBy"] == holder["payments-eu"]
+        # A spec change too is handled by the target's holder only.
+        await kube.patch_spec("EcsCluster", "shop", {"tags": {"team": "shop"}}, A)
+
+        async def second_generation():
+            status = await kube.status("EcsCluster", "shop", A)
+            return status if status.get("observedGeneration") == 2 and status.get("synced") else None
+        assert (await kube.wait_for(second_generation, what="shop at generation 2"))["reconciledBy"] == \
+            holder["payments-eu"]
         assert {who for t, who, *_ in journal.spans if t is None} == {holder[None]}
         assert {who for t, who, *_ in journal.spans if t == "payments-eu"} == {holder["payments-eu"]}
 
@@ -99,6 +107,12 @@ async def test_targets_divide_between_replicas_and_move_when_one_is_cut_off(kube
         async def gone():
             return await kube.get("EcsCluster", "late", A) is None
         await kube.wait_for(gone, what="late deleted by the survivor")
+
+        # A target first named by an object gets its Lease; its holder says what is wrong.
+        await kube.create("EcsCluster", "stray", {"target": "nowhere"}, A)
+        condition = await stalled(kube, "EcsCluster", "stray", A, "PolicyViolation")
+        assert "nowhere" in condition["message"]
+        assert (await kube.status("EcsCluster", "stray", A))["reconciledBy"] == survivor
 
     assert_never_two_at_once(journal.spans)
     assert all(s < cut_at + DEADLINE for t, who, s, e in journal.spans if who == cut_off)
