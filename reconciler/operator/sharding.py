@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -24,10 +25,19 @@ from typing import Any, Callable
 
 import kopf
 
+from ..desired.target import TargetManifest
 from ..target_leases import LeaseApi, TargetLeases
 from .convert import target_of
 
 log = logging.getLogger(__name__)
+
+
+def shard_of(body: Any) -> str | None:
+    """The target whose Lease guards this object: its `spec.target`, or the ambient part (None) for
+    none and for a name no EcsTarget can have (a spec the API server let through; such an object
+    only ever gets InvalidSpec, and must not make a Lease the API server refuses)."""
+    name = target_of(dict(body))
+    return name if name is None or re.fullmatch(TargetManifest.NAME_PATTERN, name) else None
 
 
 def default_replica_id() -> str:
@@ -110,10 +120,12 @@ class ShardGate:
                 self._named.pop(uid, None)
                 self._seen.pop(uid, None)
             else:
-                self._named[uid] = target_of(dict(body))
+                self._named[uid] = shard_of(body)
 
     def note_target(self, body: Any, type: str | None = None, **_: Any) -> None:
         name = body["metadata"]["name"]
+        if not re.fullmatch(TargetManifest.NAME_PATTERN, name):
+            return  # no object can name it (spec.target's pattern)
         with self._mutex:
             if type == "DELETED":
                 self._target_objects.discard(name)
@@ -125,7 +137,7 @@ class ShardGate:
     def owns(self, body: Any, **_: Any) -> bool:
         """kopf's filter for the change handlers: elsewhere kopf runs no handler, posts no Event and
         stores no progress (only its last-handled annotation, the value the holder stores too)."""
-        return self.leases.holds(target_of(dict(body)))
+        return self.leases.holds(shard_of(body))
 
     def _remember(self, body: Any, target: str | None) -> None:
         uid = body["metadata"].get("uid")
@@ -151,7 +163,7 @@ class ShardGate:
         """A change handler or timer that runs only on the replica holding the object's target."""
         @functools.wraps(fn)
         def handler(body: Any, **kwargs: Any) -> Any:
-            target = target_of(dict(body))
+            target = shard_of(body)
             with self.leases.holding(target) as ours:
                 if not ours:
                     return None  # the holder's kopf sees the same event; the catch-up timer covers a race
@@ -163,7 +175,7 @@ class ShardGate:
         holder has removed the finalizer, or until the target moves here (the holder died)."""
         @functools.wraps(fn)
         def handler(body: Any, **kwargs: Any) -> Any:
-            target = target_of(dict(body))
+            target = shard_of(body)
             give_up = time.monotonic() + 2 * self.leases.lease_seconds
             while True:
                 with self.leases.holding(target) as ours:
@@ -181,7 +193,7 @@ class ShardGate:
         """A timer: an object of a held target that this replica has not handled at its current
         generation (or since it gained the target) is reconciled now."""
         def timer(body: Any, **kwargs: Any) -> Any:
-            target = target_of(dict(body))
+            target = shard_of(body)
             uid = body["metadata"].get("uid")
             if body["metadata"].get("deletionTimestamp") or not uid:
                 return None

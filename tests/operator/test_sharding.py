@@ -13,7 +13,7 @@ import time
 import pytest
 
 from reconciler.operator.handlers import OperatorConfig
-from reconciler.operator.sharding import ShardGate
+from reconciler.operator.sharding import ShardGate, shard_of
 from reconciler.operator.tenancy import Policy
 from reconciler.target_leases import LeaseApi
 
@@ -118,3 +118,24 @@ async def test_targets_divide_between_replicas_and_move_when_one_is_cut_off(kube
     assert all(s < cut_at + DEADLINE for t, who, s, e in journal.spans if who == cut_off)
     assert any(t is None and who == survivor for t, who, *_ in journal.spans)
     print(f"takeover after {took_over:.2f}s (lease {LEASE_SECONDS}s)")
+
+
+def test_an_object_is_guarded_by_its_targets_lease_or_the_ambient_one():
+    assert shard_of({"spec": {"target": "payments-eu"}}) == "payments-eu"
+    assert shard_of({"spec": {}}) is None
+    # A name no EcsTarget can have (the API server let an old schema through): no Lease of its own,
+    # the ambient holder tells the object it is invalid.
+    assert shard_of({"spec": {"target": "Not/A Lease"}}) is None
+
+
+def test_the_operator_refuses_sharding_it_cannot_do(monkeypatch):
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    base = ["operator", "--namespace", "shop", "--metrics-listen", "", "--shard"]
+    outside = CliRunner().invoke(cli, base)
+    assert outside.exit_code == 2 and "--shard needs to run in a pod" in outside.output
+    both = CliRunner().invoke(cli, [*base, "--peering", "shop-operators"])
+    assert both.exit_code == 2 and "--shard and --peering exclude each other" in both.output
