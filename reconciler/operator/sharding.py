@@ -14,6 +14,7 @@ replica that cleaned AWS up.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import os
@@ -191,16 +192,9 @@ class ShardGate:
 
     def catch_up(self, reconcile: Callable[..., Any], check_drift: Callable[..., Any]) -> Callable[..., Any]:
         """A timer: an object of a held target that this replica has not handled at its current
-        generation (or since it gained the target) is reconciled now."""
-        def timer(body: Any, **kwargs: Any) -> Any:
-            target = shard_of(body)
-            uid = body["metadata"].get("uid")
-            if body["metadata"].get("deletionTimestamp") or not uid:
-                return None
-            with self._mutex:
-                now = (body["metadata"].get("generation"), self._gained.get(target, 0))
-                if self._seen.get(uid) == now:
-                    return None
+        generation (or since it gained the target) is reconciled now. It runs often for every
+        object on every replica, so the cheap part stays in kopf's event loop (no thread)."""
+        def work(body: Any, target: str | None, uid: str, kwargs: dict[str, Any]) -> Any:
             status = body.get("status") or {}
             handled = status.get("observedGeneration") == body["metadata"].get("generation")
             with self.leases.holding(target) as ours:
@@ -217,6 +211,16 @@ class ShardGate:
                     with self._mutex:  # not done (e.g. a dependency not ready yet): try again next time
                         self._seen.pop(uid, None)
                     raise
+
+        async def timer(body: Any, **kwargs: Any) -> Any:
+            target = shard_of(body)
+            uid = body["metadata"].get("uid")
+            if body["metadata"].get("deletionTimestamp") or not uid or not self.leases.holds(target):
+                return None
+            with self._mutex:
+                if self._seen.get(uid) == (body["metadata"].get("generation"), self._gained.get(target, 0)):
+                    return None
+            return await asyncio.to_thread(work, body, target, uid, kwargs)
         return timer
 
     def register(self, registry: kopf.OperatorRegistry, resource: tuple[str, str, str],
