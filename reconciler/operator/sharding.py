@@ -172,22 +172,27 @@ class ShardGate:
         return handler
 
     def gate_delete(self, fn: Callable[..., Any], still_there: Callable[[Any, dict[str, Any]], bool]) -> Callable[..., Any]:
-        """The delete handler: a replica not holding the target waits (writing nothing) until the
-        holder has removed the finalizer, or until the target moves here (the holder died)."""
-        @functools.wraps(fn)
-        def handler(body: Any, **kwargs: Any) -> Any:
+        """The delete handler: a replica not holding the target waits (writing nothing, in kopf's
+        event loop, so a mass deletion ties up no thread) until the holder has removed the
+        finalizer, or until the target moves here (the holder died)."""
+        def run_if_ours(body: Any, target: str | None, kwargs: dict[str, Any]) -> tuple[bool, Any]:
+            with self.leases.holding(target) as ours:
+                return (True, self._run(fn, target, body, kwargs)) if ours else (False, None)
+
+        async def handler(body: Any, **kwargs: Any) -> Any:  # no functools.wraps: kopf would call it as sync
             target = shard_of(body)
             give_up = time.monotonic() + 2 * self.leases.lease_seconds
             while True:
-                with self.leases.holding(target) as ours:
-                    if ours:
-                        return self._run(fn, target, body, kwargs)
+                if self.leases.holds(target):
+                    ran, result = await asyncio.to_thread(run_if_ours, body, target, kwargs)
+                    if ran:
+                        return result
                 if not still_there(body, kwargs):
                     return None  # the holder cleaned up and let the object go
                 if time.monotonic() > give_up:
                     raise kopf.TemporaryError(f"waiting for the replica holding target {target or '(ambient)'}",
                                               delay=self.leases.renew_seconds)
-                time.sleep(min(self.leases.renew_seconds, 0.5))
+                await asyncio.sleep(min(self.leases.renew_seconds, 0.5))
         return handler
 
     def catch_up(self, reconcile: Callable[..., Any], check_drift: Callable[..., Any]) -> Callable[..., Any]:
