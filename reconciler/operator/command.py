@@ -15,8 +15,8 @@ from ..notifications.dispatcher import NotificationCollector
 from ..notifications.options import notification_options, notifier_from
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..report.masking import MaskingFilter
-from .handlers import OperatorConfig, build_registry
 from ..target_leases import LeaseApi
+from .handlers import FINALIZER, OperatorConfig, build_registry
 from .metrics import OperatorMetrics
 from .sharding import ShardGate, default_replica_id
 from .tenancy import Policy, PolicyError, PolicyFile
@@ -25,7 +25,7 @@ from .tenancy import Policy, PolicyError, PolicyFile
 def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = ()) -> kopf.OperatorSettings:
     """kopf's settings; `namespaces`: the namespaces the operator watches (empty: all of them)."""
     settings = kopf.OperatorSettings()
-    settings.persistence.finalizer = "ecs-reconciler.io/finalizer"
+    settings.persistence.finalizer = FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="ecs-reconciler.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="ecs-reconciler.io", key="last-handled-configuration")

@@ -45,6 +45,8 @@ from .tenancy import (Policy, adoption_violation, describe_owner, name_violation
 
 log = logging.getLogger(__name__)
 
+FINALIZER = "ecs-reconciler.io/finalizer"  # kopf's, set in operator_settings
+
 
 @dataclass
 class OperatorConfig:
@@ -146,7 +148,7 @@ def target_manifest(body: dict[str, Any]) -> Any:
 def _still_finalized(body: Any, kwargs: dict[str, Any]) -> bool:
     """Whether the object (as this replica's index has it now) still waits for our finalizer."""
     current = _lookup(kwargs)(body.get("kind", ""), body["metadata"].get("namespace", ""), body["metadata"]["name"])
-    return current is not None and "ecs-reconciler.io/finalizer" in (current["metadata"].get("finalizers") or [])
+    return current is not None and FINALIZER in (current["metadata"].get("finalizers") or [])
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -582,8 +584,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         kopf.index(*resource, id=plural(crd_kind), registry=registry)(index)
         for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
             on(*resource, id="reconcile", registry=registry, when=owns)(gate(reconcile))
-        on_delete = delete if config.shard is None else config.shard.gate_delete(
-            delete, lambda body, kwargs: _still_finalized(body, kwargs))
+        on_delete = delete if config.shard is None else config.shard.gate_delete(delete, _still_finalized)
         kopf.on.delete(*resource, id="delete", registry=registry)(on_delete)
         interval = min(config.tick_seconds, config.resync_seconds) if config.events_queue else config.resync_seconds
         kopf.timer(*resource, id="drift", interval=interval, initial_delay=interval, registry=registry)(gate(check_drift))
