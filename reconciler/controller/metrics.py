@@ -53,6 +53,36 @@ class EventLagCollector:
         yield gauge
 
 
+class TargetCollector:
+    """Per-target series, once Target manifests are declared (the ones above sum every target):
+    ``ecs_reconciler_target_up{target,region}`` (0 while its last pass failed),
+    ``ecs_reconciler_target_resources{target,state}`` and
+    ``ecs_reconciler_target_aws_calls_total{target,service,operation,outcome}`` from each target's
+    own call log."""
+
+    def __init__(self, lanes: Callable[[], list]) -> None:
+        self.lanes = lanes
+
+    def collect(self):
+        up = GaugeMetricFamily("ecs_reconciler_target_up", "1 if the target's last pass succeeded",
+                               labels=["target", "region"])
+        resources = GaugeMetricFamily("ecs_reconciler_target_resources", "Managed resources by target and state",
+                                      labels=["target", "state"])
+        calls = CounterMetricFamily("ecs_reconciler_target_aws_calls", "AWS API calls by target, operation and outcome",
+                                    labels=["target", "service", "operation", "outcome"])
+        for lane in self.lanes():
+            up.add_metric([lane.label, lane.region], 0.0 if lane.error else 1.0)
+            for state in STATES:
+                resources.add_metric([lane.label, state], lane.counts.get(state, 0))
+            for family in AwsCallCollector(lane.clients.call_log).collect():
+                for sample in family.samples:
+                    calls.add_metric([lane.label, *(sample.labels[k] for k in ("service", "operation", "outcome"))],
+                                     sample.value)
+        yield up
+        yield resources
+        yield calls
+
+
 class ControllerMetrics:
     def __init__(self, call_log: CallLog, event_stats: Callable[[], dict | None] = lambda: None) -> None:
         self.registry = CollectorRegistry()
@@ -78,6 +108,9 @@ class ControllerMetrics:
         r.register(AwsCallCollector(call_log))
         r.register(EventLagCollector(event_stats))
         self._known: set = set()
+
+    def register_targets(self, lanes: Callable[[], list]) -> None:
+        self.registry.register(TargetCollector(lanes))
 
     def set_resource_states(self, rows: list[dict]) -> None:
         counts = Counter((row["kind"], row["state"]) for row in rows)
