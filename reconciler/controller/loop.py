@@ -304,6 +304,10 @@ class Controller:
     def _start_target_consumer(self, lane: TargetLane) -> None:
         """A target's own queue (`events setup --target NAME`): the queue of the configured name in
         the target's account and Region. Without one, the target is read whole at every reconcile."""
+        with self._lanes_lock:  # the first reconcile and start() may both see a new lane
+            if lane.streaming:
+                return
+            lane.streaming = True
         name = queue_name(self.config.events_queue)
         try:
             url = lane.clients.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]

@@ -59,6 +59,7 @@ class TargetLane:
     preflight: Preflight
     changes: ChangeLog
     consumer: Any = None  # its EventConsumer, with an event stream
+    streaming: bool = False  # its event consumer was started (or tried): never two
     stopped: threading.Event = field(default_factory=threading.Event)  # set: its consumer stops
     full_read_due: bool = True
     resync_due: bool = False

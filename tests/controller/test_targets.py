@@ -5,6 +5,10 @@ the fault proxy) the ambient target keeps converging and the error is reported o
 
 from __future__ import annotations
 
+import json
+import time
+from collections import Counter
+
 import boto3
 import pytest
 
@@ -118,4 +122,57 @@ def test_two_targets_converge_heal_and_fail_independently(local, source, tmp_pat
         assert desired_count(payments) == 2
         assert {t["target"]: t["state"] for t in controller.status.document()["targets"]} == {
             "(ambient)": "ok", "payments-eu": "ok"}
+        controller.stop()
+
+
+def wait_for(predicate, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_each_target_reads_its_own_event_stream(local, local_clients, source, tmp_path):
+    """`events setup` per target puts a queue of the same name in each account and Region; the
+    controller consumes each target's queue into that target's informer, so an event in payments-eu
+    makes it re-read only the service the event named, and heal it, with no resync due."""
+    from reconciler.controller.target_lanes import new_lane
+    from reconciler.desired.loader import load_manifests
+    from reconciler.observed.event_plumbing import setup_event_stream
+
+    ambient_stream = setup_event_stream(local_clients)
+    target = load_manifests([str(source)]).targets["payments-eu"].manifest
+    config = ControllerConfig(source=str(source), resync_period=600, events_queue=ambient_stream["queue_url"],
+                              events_wait_seconds=1)
+    target_clients = new_lane("payments-eu", target, local_clients.settings, config).clients
+    target_stream = setup_event_stream(target_clients)
+    assert f":{ACCOUNT}:" in target_stream["queue_arn"] and REGION in target_stream["queue_arn"]
+
+    payments = ecs_of(local.url, ACCOUNT)
+    config.workdir = str(tmp_path / "work")
+    controller = Controller(local_clients, config).start()
+    try:
+        lane = wait_for(lambda: controller.lanes.get("payments-eu"), what="the target's lane")
+
+        def settled():
+            doc = controller.status.document()
+            return doc["revision"] and {r["state"] for r in doc["resources"]} == {"in-sync"} and len(doc["resources"]) == 6
+        wait_for(settled, what="both targets in sync")
+        assert lane.consumer is not None and lane.consumer.queue_url == target_stream["queue_url"]
+        arn = payments.update_service(cluster="shop", service="web", desiredCount=4)["service"]["serviceArn"]
+        reads_before = Counter({op: n for (svc, op), n in lane.clients.call_log.calls.items()
+                                if svc == "ecs" and op.startswith(("Describe", "List"))})
+        detail = {"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE",
+                  "clusterArn": arn.split(":service/")[0] + ":cluster/shop"}
+        sent = target_clients.events.put_events(Entries=[{"Source": "aws.ecs", "DetailType": "ECS Service Action",
+                                                          "Resources": [arn], "Detail": json.dumps(detail)}])
+        assert sent["FailedEntryCount"] == 0
+        wait_for(lambda: desired_count(payments) == 2, what="the event-triggered heal in payments-eu", timeout=15)
+        reads = Counter({op: n for (svc, op), n in lane.clients.call_log.calls.items()
+                         if svc == "ecs" and op.startswith(("Describe", "List"))}) - reads_before
+        assert set(reads) == {"DescribeServices"}, reads
+    finally:
         controller.stop()
