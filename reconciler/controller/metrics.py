@@ -54,7 +54,8 @@ class EventLagCollector:
 
 
 class TargetCollector:
-    """Per-target series, once Target manifests are declared (the ones above sum every target):
+    """Per-target series, once Target manifests are declared (the resource and drift series sum every
+    target; ``ecs_reconciler_aws_calls_total`` counts the ambient target's calls):
     ``ecs_reconciler_target_up{target,region}`` (0 while its last pass failed),
     ``ecs_reconciler_target_resources{target,state}`` and
     ``ecs_reconciler_target_aws_calls_total{target,service,operation,outcome}`` from each target's
