@@ -382,7 +382,7 @@ class Controller:
     def _reconcile(self, desired: DesiredState, revision: str | None) -> None:
         """Each target's pass, in parallel once there are several; a target that fails is reported on
         its lane and its rows and stops no other. Status, metrics and the revision are for the whole."""
-        parts = desired.by_target()
+        parts = desired.by_target() or {None: desired}  # an empty source: the ambient target (prune)
         if set(parts) == {None}:
             self._lanes_for(parts)  # Targets removed from the source: their lanes go
             passes = [self._reconcile_lane(self.ambient, desired, revision, grouped=False)]
@@ -410,15 +410,20 @@ class Controller:
         """A target's pass; a failure to read or plan it (AccessDenied, a Region outage) becomes its
         lane's error and a failed row per resource it declares."""
         try:
-            return self._reconcile_lane(lane, desired, revision, grouped=True)
+            done = self._reconcile_lane(lane, desired, revision, grouped=True)
         except Exception as exc:
             lane.error = describe_error(exc)
             lane.last_reconcile = time.time()
             lane.counts = {"failed": len(desired.resources)}
             log.error("target failed", extra={"target": lane.label, "error": lane.error})
+            if self.announcer.once("target", lane.label, lane.error):
+                self.announcer.say("target-failed", f"target {lane.label}", f"target {lane.label}: {lane.error}",
+                                   revision)
             rows = [ResourceStatus(r.manifest.KIND, r.manifest.name, "failed", error=lane.error, target=lane.label)
                     for r in desired.resources]
             return LanePass(rows, set(), f"target {lane.label}: {lane.error}", not self.config.dry_run)
+        self.announcer.forget("target", lane.label)
+        return done
 
     def _reconcile_lane(self, lane: TargetLane, desired: DesiredState, revision: str | None,
                         grouped: bool) -> "LanePass":
@@ -451,7 +456,8 @@ class Controller:
                 row.changed_by = lane.changes.document(row.kind, row.name)
             if row.rollout is not None and lane.consumer is not None:
                 row.rollout["stoppedTasks"] = lane.consumer.cache.stopped_tasks(row.name)
-        announce_reconcile(self.announcer, plan, outcome, rows, revision, lane.changes.document)
+        announce_reconcile(self.announcer, plan, outcome, rows, revision, lane.changes.document,
+                           target=lane.label if grouped else None)
         # What we wrote, failed to write, or is still rolling out must be read again next time.
         lane.informer.mark(set(outcome.done) | set(outcome.failed) | moving)
         lane.applied.remember(plan, outcome.done, outcome.failed, revision)

@@ -109,6 +109,9 @@ def test_two_targets_converge_heal_and_fail_independently(local, source, tmp_pat
         assert all("AccessDenied" in r["error"] for (t, _, _), r in rows.items() if t == "payments-eu")
         assert {r["state"] for (t, _, _), r in rows.items() if t == "(ambient)"} <= {"in-sync", "rolling-out"}
         assert "target payments-eu" in doc["lastError"]
+        said = [(h["kind"], h["resource"]) for h in doc["timeline"]]
+        assert ("target-failed", "target payments-eu") in said
+        assert ("drift-healed", "(ambient):Service/web") in said and ("drift-healed", "payments-eu:Service/web") in said
         registry = controller.metrics.registry
         assert registry.get_sample_value("ecs_reconciler_target_up", {"target": "payments-eu", "region": REGION}) == 0
         assert registry.get_sample_value("ecs_reconciler_target_up", {"target": "(ambient)", "region": "us-east-1"}) == 1
