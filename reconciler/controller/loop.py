@@ -439,11 +439,12 @@ class Controller:
         for action in plan.pending:
             if action.key not in outcome.syncs and action.action != "conflict":
                 self.metrics.drift_detected.labels(kind=action.kind).inc()
+                lane.drift_detected[action.kind] += 1
         if chosen and self.config.verify:
             outcome.failed = self._preflight(lane, desired, chosen)
             chosen = [a for a in chosen if a.key not in outcome.failed]
         if chosen:
-            failed, outcome.done = self._apply(engine, plan, chosen, outcome.syncs)
+            failed, outcome.done = self._apply(lane, engine, plan, chosen, outcome.syncs)
             outcome.failed.update(failed)
             for action in chosen:
                 if action.key in outcome.done:
@@ -524,7 +525,8 @@ class Controller:
                         extra={"checks": [f"{c.resource} {c.path}: {c.message}" for c in report.unverified]})
         return held
 
-    def _apply(self, engine: Engine, plan: Plan, chosen: list[Action], syncs: set[tuple[str, str]]):
+    def _apply(self, lane: TargetLane, engine: Engine, plan: Plan, chosen: list[Action],
+               syncs: set[tuple[str, str]]):
         """Apply ``chosen`` in plan order; report which keys finished and which failed (and why)."""
         chosen_ids = {id(a) for a in chosen}
         subset = Plan([a for a in plan.actions if a.action == "none" or id(a) in chosen_ids])
@@ -552,6 +554,7 @@ class Controller:
         for action in chosen:
             if action.key in done and action.key not in syncs:
                 self.metrics.drift_healed.labels(kind=action.kind).inc()
+                lane.drift_healed[action.kind] += 1
         return {}, done
 
 

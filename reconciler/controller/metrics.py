@@ -57,7 +57,8 @@ class TargetCollector:
     """Per-target series, once Target manifests are declared (the resource and drift series sum every
     target; ``ecs_reconciler_aws_calls_total`` counts the ambient target's calls):
     ``ecs_reconciler_target_up{target,region}`` (0 while its last pass failed),
-    ``ecs_reconciler_target_resources{target,state}`` and
+    ``ecs_reconciler_target_resources{target,state}``,
+    ``ecs_reconciler_target_drift_detected_total{target,kind}``, ``..._drift_healed_total{target,kind}`` and
     ``ecs_reconciler_target_aws_calls_total{target,service,operation,outcome}`` from each target's
     own call log."""
 
@@ -69,12 +70,20 @@ class TargetCollector:
                                labels=["target", "region"])
         resources = GaugeMetricFamily("ecs_reconciler_target_resources", "Managed resources by target and state",
                                       labels=["target", "state"])
+        detected = CounterMetricFamily("ecs_reconciler_target_drift_detected",
+                                       "Out-of-band drift found, per target, resource and pass", labels=["target", "kind"])
+        healed = CounterMetricFamily("ecs_reconciler_target_drift_healed", "Out-of-band drift reverted, per target",
+                                     labels=["target", "kind"])
         calls = CounterMetricFamily("ecs_reconciler_target_aws_calls", "AWS API calls by target, operation and outcome",
                                     labels=["target", "service", "operation", "outcome"])
         for lane in self.lanes():
             up.add_metric([lane.label, lane.region], 0.0 if lane.error else 1.0)
             for state in STATES:
                 resources.add_metric([lane.label, state], lane.counts.get(state, 0))
+            for kind, n in sorted(lane.drift_detected.items()):
+                detected.add_metric([lane.label, kind], n)
+            for kind, n in sorted(lane.drift_healed.items()):
+                healed.add_metric([lane.label, kind], n)
             for family in AwsCallCollector(lane.clients.call_log).collect():
                 for sample in family.samples:
                     calls.add_metric([lane.label, *(sample.labels[k] for k in ("service", "operation", "outcome"))],
@@ -82,6 +91,8 @@ class TargetCollector:
         yield up
         yield resources
         yield calls
+        yield detected
+        yield healed
 
 
 class ControllerMetrics:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ class TargetLane:
     error: str | None = None
     last_reconcile: float | None = None  # time.time() of its last pass
     counts: dict[str, int] = field(default_factory=dict)  # state -> resources, after its last pass
+    drift_detected: Counter = field(default_factory=Counter)  # kind -> drifted resources found, over all passes
+    drift_healed: Counter = field(default_factory=Counter)  # kind -> drifts reverted
 
     @property
     def label(self) -> str:

@@ -115,6 +115,9 @@ def test_two_targets_converge_heal_and_fail_independently(local, source, tmp_pat
         registry = controller.metrics.registry
         assert registry.get_sample_value("ecs_reconciler_target_up", {"target": "payments-eu", "region": REGION}) == 0
         assert registry.get_sample_value("ecs_reconciler_target_up", {"target": "(ambient)", "region": "us-east-1"}) == 1
+        for target in ("(ambient)", "payments-eu"):  # each heal counted on its own target
+            assert registry.get_sample_value("ecs_reconciler_target_drift_healed_total",
+                                             {"target": target, "kind": "Service"}) == 1
         assert registry.get_sample_value("ecs_reconciler_target_aws_calls_total", {
             "target": "payments-eu", "service": "sts", "operation": "AssumeRole", "outcome": "success"}) == 1
 
