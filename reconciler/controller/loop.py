@@ -118,6 +118,7 @@ class Controller:
         self.ambient.changes = self.changes
         self.lanes: dict[str | None, TargetLane] = {None: self.ambient}
         self._lanes_lock = threading.Lock()
+        self._shown: list[TargetLane] = []  # the lanes of the last reconcile, with Targets
         self.applied, self.rollouts = self.ambient.applied, self.ambient.rollouts
         self.flap_guard, self.preflight = self.ambient.flap_guard, self.ambient.preflight
         self.informer = self.ambient.informer
@@ -298,7 +299,7 @@ class Controller:
 
         lane.consumer = EventConsumer(lane.clients, queue_url, EventCache(), on_dirty,
                                       wait_seconds=self.config.events_wait_seconds, changes=lane.changes)
-        self._spawn(f"event-consumer-{lane.label}", lane.consumer.run, lane.stopped)
+        self._spawn("event-consumer" + (f"-{lane.name}" if lane.name else ""), lane.consumer.run, lane.stopped)
         return lane.consumer
 
     def _start_target_consumer(self, lane: TargetLane) -> None:
@@ -327,9 +328,10 @@ class Controller:
             return list(self.lanes.values())
 
     def _target_lanes(self) -> list[TargetLane]:
-        """The lanes /status and the per-target metrics show: every lane once a Target is declared."""
-        lanes = self._all_lanes()
-        return lanes if len(lanes) > 1 else []
+        """The lanes /status and the per-target metrics show: those of the last reconcile, when the
+        source declares Targets (none without: the controller then looks as it always did)."""
+        with self._lanes_lock:
+            return list(self._shown)
 
     def _lanes_for(self, parts: dict[str | None, DesiredState]) -> list[TargetLane]:
         """The lane of each target of this revision; a Target whose region or role changed gets new
@@ -348,11 +350,12 @@ class Controller:
                         lane.stopped.set()
                     lane = self.lanes[name] = new_lane(name, target, self.clients.settings, self.config)
                     fresh.append(lane)
-            lanes = [self.lanes[name] for name in parts if name is not None]
+            lanes = ([self.ambient] if None in parts else []) + [self.lanes[n] for n in parts if n is not None]
+            self._shown = lanes if set(parts) != {None} else []
         if self._consumers_on:
             for lane in fresh:
                 self._start_target_consumer(lane)
-        return ([self.ambient] if None in parts else []) + lanes
+        return lanes
 
     # -- reconcile -------------------------------------------------------------------------------------
 
