@@ -182,3 +182,27 @@ def test_each_target_reads_its_own_event_stream(local, local_clients, source, tm
         assert set(reads) == {"DescribeServices"}, reads
     finally:
         controller.stop()
+
+
+def test_status_shows_the_targets_the_source_declares(local, local_clients, tmp_path):
+    """Only the lanes of the last reconcile are shown: no ambient section when every resource is in a
+    Target, and no target sections (nor `target` on rows) once the source declares none again."""
+    path = tmp_path / "manifests"
+    path.mkdir()
+    (path / "payments.yaml").write_text(TARGET + app("payments-eu", 1))
+    controller = Controller(local_clients, ControllerConfig(source=str(path), workdir=str(tmp_path / "work"),
+                                                            resync_period=60, verify=False))
+    assert controller.sync_once(), controller.status.document()["lastError"]
+    doc = controller.status.document()
+    assert [t["target"] for t in doc["targets"]] == ["payments-eu"]
+    assert {r["target"] for r in doc["resources"]} == {"payments-eu"} and len(doc["resources"]) == 3
+    assert local_clients.call_log.writes() == {}  # nothing in the ambient account
+
+    (path / "payments.yaml").unlink()
+    (path / "ambient.yaml").write_text(app(None, 1))
+    assert controller.sync_once(), controller.status.document()["lastError"]
+    doc = controller.status.document()
+    assert "targets" not in doc and all("target" not in r for r in doc["resources"]) and len(doc["resources"]) == 3
+    assert list(controller.lanes) == [None]
+    assert desired_count(ecs_of(local.url, ACCOUNT)) == 1  # left as it was: prune is per declared target
+    controller.stop()
