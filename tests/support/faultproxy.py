@@ -275,10 +275,18 @@ class _Handler(BaseHTTPRequestHandler):
                     while self.rfile.readline(_MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
                         pass  # trailers
                     return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    raise ValueError("connection closed inside a chunk")
+                chunks.append(chunk)
                 self.rfile.readline(_MAX_LINE + 1)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            # The client died while sending (a SIGKILLed apply): AWS never acts on half a request,
+            # so neither may the upstream, or the write would count as done.
+            raise ValueError("connection closed inside the body")
+        return body
 
     def _forward(self, body: bytes) -> tuple[int, str, list, bytes]:
         proxy = self.server.proxy
