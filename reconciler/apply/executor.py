@@ -30,6 +30,7 @@ from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
 from ..targets import rule_request, target_request
 from .guards import check_applicable
+from .scaling import write_scaling
 
 log = logging.getLogger(__name__)
 REGISTER_ATTEMPTS = 6
@@ -246,18 +247,20 @@ class Applier:
         return ref
 
     def _create_service(self, action: Action) -> str:
-        request = {k: v for k, v in action.request.items() if k != "tags"}
+        request = {k: v for k, v in action.request.items() if k not in ("tags", "autoScaling")}
         if "taskDefinition" in request:
             request["taskDefinition"] = self._task_definition_ref(request["taskDefinition"])
         token = str(uuid.uuid5(uuid.NAMESPACE_URL, "ecs-reconciler:" + json.dumps(
             [self.instance, action.name, request], sort_keys=True, default=str)))
         service = self.clients.ecs.create_service(
             serviceName=action.name, clientToken=token, tags=ecs_tag_list(self._desired_tags(action)), **request)["service"]
+        if "autoScaling" in action.request:
+            write_scaling(self.clients, request["cluster"], action.name, action.request["autoScaling"])
         return service["serviceArn"]
 
     def _update_service(self, action: Action) -> str:
         request, observed = action.request, action.observed
-        fields = {top_field(c.path) for c in action.changes} - {"tags"}
+        fields = {top_field(c.path) for c in action.changes} - {"tags", "autoScaling"}
         update: dict[str, Any] = {}
         for name in sorted(fields):
             if name in request:
@@ -270,6 +273,9 @@ class Applier:
             update["taskDefinition"] = self._task_definition_ref(update["taskDefinition"])
         if update:
             self.clients.ecs.update_service(cluster=request["cluster"], service=action.name, **update)
+        if "autoScaling" in request and any(top_field(c.path) == "autoScaling" for c in action.changes):
+            write_scaling(self.clients, request["cluster"], action.name, request["autoScaling"],
+                          [c.path for c in action.changes])
         if self._tags_due(action):
             self._sync_ecs_tags(observed.arn, action, observed.tags)
         return observed.arn

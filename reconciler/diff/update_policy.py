@@ -60,6 +60,7 @@ UPDATE_FIELDS: dict[str, dict[str, str]] = {
                       for f in _scheduled_task_fields() - {"tags"}},
 }
 UPDATE_FIELDS["Service"].pop("cluster", None)
+UPDATE_FIELDS["Service"]["autoScaling"] = "RegisterScalableTarget / PutScalingPolicy / PutScheduledAction / Delete*"
 for _kind in UPDATE_FIELDS:
     UPDATE_FIELDS[_kind]["tags"] = "TagResource / UntagResource"
 

@@ -32,13 +32,14 @@ def iso(moment: datetime | None = None, millis: bool = True) -> str:
     return text + (f".{moment.microsecond // 1000:03d}Z" if millis else "Z")
 
 
-def envelope(detail_type: str, detail: dict, resources: list[str], account: str, region: str) -> dict:
-    """The EventBridge envelope around an ECS event detail."""
+def envelope(detail_type: str, detail: dict, resources: list[str], account: str, region: str,
+             source: str = "aws.ecs") -> dict:
+    """The EventBridge envelope around an event detail (ECS's own, or a CloudTrail API call)."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": detail_type,
-        "source": "aws.ecs",
+        "source": source,
         "account": account,
         "time": iso(millis=False),
         "region": region,
@@ -47,13 +48,15 @@ def envelope(detail_type: str, detail: dict, resources: list[str], account: str,
     }
 
 
-def api_call_event(action: str, params: dict, response: Any, account: str, region: str) -> dict:
-    """An "AWS API Call via CloudTrail" event for one ECS write call."""
+def api_call_event(action: str, params: dict, response: Any, account: str, region: str,
+                   event_source: str = "ecs.amazonaws.com") -> dict:
+    """An "AWS API Call via CloudTrail" event for one write call (`event_source`: the service's
+    CloudTrail name; EventBridge's `source` is `aws.` and its first label, as AWS sends it)."""
     detail = {
         "eventVersion": "1.08",
         "userIdentity": {"type": "Root", "accountId": account, "arn": f"arn:aws:iam::{account}:root"},
         "eventTime": iso(millis=False),
-        "eventSource": "ecs.amazonaws.com",
+        "eventSource": event_source,
         "eventName": action,
         "awsRegion": region,
         "sourceIPAddress": "127.0.0.1",
@@ -68,7 +71,7 @@ def api_call_event(action: str, params: dict, response: Any, account: str, regio
         "recipientAccountId": account,
         "eventCategory": "Management",
     }
-    return envelope("AWS API Call via CloudTrail", detail, [], account, region)
+    return envelope("AWS API Call via CloudTrail", detail, [], account, region, "aws." + event_source.split(".")[0])
 
 
 class EventEmitter:

@@ -213,10 +213,12 @@ class LocalEndpoint:
             document = document if changed is None else changed
         return json.dumps(document)
 
-    def on_api_call(self, action: str, params: dict, response: Any, region: str, account: str) -> None:
-        """Called by the fidelity layer after each successful ECS write call."""
+    def on_api_call(self, action: str, params: dict, response: Any, region: str, account: str,
+                    event_source: str = "ecs.amazonaws.com") -> None:
+        """Called by the fidelity layer after each successful write call (ECS, Application Auto
+        Scaling, EventBridge Scheduler, Auto Scaling)."""
         if self.scheduler.has_listeners():
-            self.scheduler.publish(api_call_event(action, params, response, account, region))
+            self.scheduler.publish(api_call_event(action, params, response, account, region, event_source))
 
 
 def serve(host: str = "127.0.0.1", port: int = 4566, settle_seconds: float = 1.0, emit_events: bool = True) -> None:

@@ -17,7 +17,7 @@ from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import DEFAULT_INSTANCE, MANIFEST, is_owned, tag_list_to_dict
 from ..targets import TARGET_ID
-from .autoscaling import scaled_services
+from .autoscaling import scaled_services, scaling_of
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
@@ -56,10 +56,12 @@ class StateReader:
             lambda: self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")),
             lambda: self.read_services_in(by_cluster),
             lambda: self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]),
+            lambda: self.read_scaling(_declaring_scaling(desired)),
             lambda: self.read_autoscaled(by_cluster),
         ]
         results = parallel_map(lambda phase: phase(), phases, len(phases))
         state.autoscaled = results.pop()
+        state.scaling = results.pop()
         for items in results:
             for item in items:
                 state.put(item)
@@ -119,6 +121,10 @@ class StateReader:
             # An autoscaling event (RegisterScalableTarget, ...) marks its service: re-read that too.
             touched = {(c, n) for c, names in services.items() for n in names}
             state.autoscaled = (state.autoscaled - touched) | self.read_autoscaled(services)
+            declaring = [pair for pair in _declaring_scaling(desired) if pair in touched]
+            for pair in declaring:
+                state.scaling.pop(pair, None)
+            state.scaling.update(self.read_scaling(declaring))
         found += [item for item in parallel_map(self._describe_scheduled_task, sorted(rules), self.workers) if item]
         for key in wanted:
             state.resources.pop(key, None)
@@ -139,6 +145,11 @@ class StateReader:
     def read_autoscaled(self, by_cluster: dict[str, list[str]]) -> set[tuple[str, str]]:
         services = [(cluster, name) for cluster, names in sorted(by_cluster.items()) for name in names]
         return scaled_services(self.clients, services) if services else set()
+
+    def read_scaling(self, services: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Scalable target, policies and scheduled actions of each (cluster, service), in parallel."""
+        found = parallel_map(lambda pair: scaling_of(self.clients, *pair), services, self.workers)
+        return {pair: item for pair, item in zip(services, found) if item is not None}
 
     @staticmethod
     def cluster_names(desired: DesiredState) -> set[str]:
@@ -332,6 +343,12 @@ class StateReader:
             if _made_from_manifest(item, instance):
                 item.body["target"] = self._ecs_target(rule["Name"])
                 state.prune_candidates[("ScheduledTask", item.name)] = item
+
+
+def _declaring_scaling(desired: DesiredState) -> list[tuple[str, str]]:
+    """(cluster, service) of the services whose manifest declares `autoScaling`."""
+    return sorted((cluster_name(r.manifest.spec.cluster), r.manifest.name) for r in desired.of_kind("Service")
+                  if getattr(r.manifest.spec, "autoScaling", None) is not None)
 
 
 def _made_from_manifest(item: Observed, instance: str) -> bool:

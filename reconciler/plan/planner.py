@@ -10,6 +10,7 @@ from typing import Any
 
 from ..desired.loader import DesiredState, Located
 from ..desired.references import cluster_name, is_external_task_definition
+from ..diff import autoscaling as scaling_rules
 from ..diff import cluster as cluster_rules
 from ..diff import scheduled_task as scheduled_rules
 from ..diff import service as service_rules
@@ -130,7 +131,13 @@ class Planner:
         desired_form = service_rules.normalize(request, observed.namespaces)
         observed_form = service_rules.normalize(obs.body, observed.namespaces) if obs else {}
         service_rules.drop_server_chosen(desired_form, observed_form)
-        if (request["cluster"], item.manifest.name) in observed.autoscaled:
+        scaler = (request["cluster"], item.manifest.name)
+        if "autoScaling" in request:
+            # Declared: compared with the service's scalable target, policies and scheduled actions.
+            desired_form["autoScaling"] = scaling_rules.normalize(request["autoScaling"])
+            if obs is not None and scaler in observed.scaling:
+                observed_form["autoScaling"] = scaling_rules.normalize(scaling_rules.from_observed(observed.scaling[scaler]))
+        if scaler in observed.autoscaled or "autoScaling" in request:
             # Application Auto Scaling owns desiredCount: neither report nor write it.
             desired_form.pop("desiredCount", None)
             observed_form.pop("desiredCount", None)
