@@ -24,6 +24,7 @@ from ..diff.service import reset_value
 from ..diff.update_policy import top_field
 from ..errors import ReconcileError
 from ..observed.readers import StateReader
+from ..observed.schedules import group_tags
 from ..ownership import (FIELDS, OWNER, WRITE_ONLY, ecs_tag_list, events_tag_list, is_owned, ownership_tags,
                          user_tags)
 from ..plan.model import Action, Plan
@@ -347,6 +348,67 @@ class Applier:
         if targets:
             self.clients.events.remove_targets(Rule=action.name, Ids=[t["Id"] for t in targets])
         self.clients.events.delete_rule(Name=action.name)
+        return action.observed.arn
+
+
+    # -- schedules (EventBridge Scheduler) ---------------------------------------------------------------------
+
+    def _schedule_request(self, action: Action) -> dict[str, Any]:
+        """The CreateSchedule/UpdateSchedule request: the target's cluster and task definition as ARNs."""
+        request = json.loads(json.dumps(action.request))
+        ecs = request["Target"].get("EcsParameters")
+        if ecs is not None:
+            if not request["Target"]["Arn"].startswith("arn:"):
+                request["Target"]["Arn"] = self._cluster_arn(request["Target"]["Arn"])
+            td_arn = self._task_definition_ref(ecs["TaskDefinitionArn"])
+            if not td_arn.startswith("arn:"):
+                td_arn = self.clients.ecs.describe_task_definition(taskDefinition=td_arn)["taskDefinition"]["taskDefinitionArn"]
+            ecs["TaskDefinitionArn"] = td_arn
+        return request
+
+    def _ensure_schedule_group(self, name: str) -> None:
+        """Create the schedule's group, tagged as ours, unless it exists (the planner checked whose it is)."""
+        scheduler = self.clients.client("scheduler")
+        try:
+            scheduler.get_schedule_group(Name=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            try:
+                scheduler.create_schedule_group(Name=name, Tags=events_tag_list(group_tags(self.instance)))
+            except ClientError as again:
+                if again.response.get("Error", {}).get("Code") != "ConflictException":
+                    raise
+
+    def _create_schedule(self, action: Action) -> str:
+        request = self._schedule_request(action)
+        self._ensure_schedule_group(request["GroupName"])
+        token = str(uuid.uuid5(uuid.NAMESPACE_URL, "ecs-reconciler:schedule:" + json.dumps(
+            [self.instance, action.name, request], sort_keys=True, default=str)))
+        try:
+            return self.clients.client("scheduler").create_schedule(Name=action.name, ClientToken=token, **request)["ScheduleArn"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConflictException":
+                raise
+            # Created by an earlier attempt whose answer was lost: write it as declared.
+            return self.clients.client("scheduler").update_schedule(Name=action.name, **request)["ScheduleArn"]
+
+    def _update_schedule(self, action: Action) -> str:
+        request = self._schedule_request(action)
+        return self.clients.client("scheduler").update_schedule(Name=action.name, **request)["ScheduleArn"]
+
+    def _replace_schedule(self, action: Action) -> str:
+        """A move to another group: the new schedule exists before the old one goes."""
+        arn = self._create_schedule(action)
+        self._delete_schedule(action)
+        return arn
+
+    def _delete_schedule(self, action: Action) -> str:
+        try:
+            self.clients.client("scheduler").delete_schedule(Name=action.name, GroupName=action.observed.body["GroupName"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
         return action.observed.arn
 
 

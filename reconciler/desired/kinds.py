@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import ManifestBase
 from .cluster import ClusterManifest
+from .schedule import ScheduleManifest
 from .scheduled_task import ScheduledTaskManifest
 from .service import ServiceManifest
 from .task_definition import TaskDefinitionManifest
@@ -13,5 +14,6 @@ MANIFEST_KINDS: dict[str, type[ManifestBase]] = {
     "TaskDefinition": TaskDefinitionManifest,
     "Service": ServiceManifest,
     "ScheduledTask": ScheduledTaskManifest,
+    "Schedule": ScheduleManifest,
 }
 KIND_ORDER = {kind: index for index, kind in enumerate(MANIFEST_KINDS)}

@@ -9,6 +9,7 @@ Derived from the request shapes in the ECS and EventBridge API references (botoc
   CreateCluster field but the name.
 - TaskDefinition: revisions are immutable; any change registers a new revision of the family,
   which is an in-place update of what the manifest names.
+- Schedule: UpdateSchedule rewrites every field but the name and the group.
 - ScheduledTask: PutRule (schedule, state, description) and PutTargets (everything else) rewrite
   the rule and its target in place.
 """
@@ -36,6 +37,7 @@ REPLACE_FIELDS: dict[str, dict[str, str]] = {
     "Cluster": {},
     "TaskDefinition": {},
     "ScheduledTask": {},
+    "Schedule": {"GroupName": "a schedule cannot move to another group (created in the new one, then deleted)"},
 }
 
 # How each updatable field is written, per kind.
@@ -59,6 +61,8 @@ UPDATE_FIELDS: dict[str, dict[str, str]] = {
     "ScheduledTask": {f: ("PutRule" if f in _RULE_FIELDS else "PutTargets")
                       for f in _scheduled_task_fields() - {"tags"}},
 }
+UPDATE_FIELDS["Schedule"] = {f: "UpdateSchedule" for f in set(service_model("scheduler").operation_model(
+    "UpdateSchedule").input_shape.members) - {"Name", "ClientToken", "GroupName"}}
 UPDATE_FIELDS["Service"].pop("cluster", None)
 UPDATE_FIELDS["Service"]["autoScaling"] = "RegisterScalableTarget / PutScalingPolicy / PutScheduledAction / Delete*"
 for _kind in UPDATE_FIELDS:
@@ -69,6 +73,7 @@ IN_PLACE_HOW = {
     "TaskDefinition": "registers a new revision (revisions are immutable)",
     "Service": "UpdateService / TagResource",
     "ScheduledTask": "PutRule / PutTargets / TagResource",
+    "Schedule": "UpdateSchedule (the whole schedule)",
 }
 
 

@@ -265,6 +265,9 @@ def _api_call_keys(source: str, name: str, p: dict) -> frozenset:
             arn = _p(p, "resourceARN") or ""
             if ":rule/" in arn:
                 keys.add(("ScheduledTask", arn.rsplit("/", 1)[-1]))
+    elif source == "scheduler.amazonaws.com":
+        if name in ("CreateSchedule", "UpdateSchedule", "DeleteSchedule") and _p(p, "name"):
+            keys.add(("Schedule", _p(p, "name")))
     elif source == "application-autoscaling.amazonaws.com":
         resource_id = _p(p, "resourceId") or ""
         parts = resource_id.split("/")

@@ -21,6 +21,7 @@ from .autoscaling import scaled_services, scaling_of
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
+from .schedules import ScheduleReader
 from .state import Observed, ObservedState
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class StateReader:
         self.revisions = revisions or RevisionCache()
         self.workers = workers
         self.namespaces = NamespaceNames(clients)
+        self.schedules = ScheduleReader(clients, workers)
 
     # -- whole state ------------------------------------------------------------------------------
 
@@ -56,12 +58,18 @@ class StateReader:
             lambda: self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")),
             lambda: self.read_services_in(by_cluster),
             lambda: self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]),
+            lambda: self.read_schedules(desired, prune_instance),
             lambda: self.read_scaling(_declaring_scaling(desired)),
             lambda: self.read_autoscaled(by_cluster),
         ]
         results = parallel_map(lambda phase: phase(), phases, len(phases))
         state.autoscaled = results.pop()
         state.scaling = results.pop()
+        schedules, state.schedule_groups, stale_schedules = results.pop()
+        for item in schedules:
+            state.put(item)
+        for item in stale_schedules:
+            state.prune_candidates[("Schedule", item.name)] = item
         for items in results:
             for item in items:
                 state.put(item)
@@ -98,7 +106,7 @@ class StateReader:
         ("Service", cluster, name), ("ScheduledTask", name)) that `desired` names, in place;
         returns how many were re-read. What the event stream left alone is not read at all.
         `scaling=False` keeps the services' scaling targets as they were (a warm resync)."""
-        clusters, families, rules = set(), set(), set()
+        clusters, families, rules, schedules = set(), set(), set(), set()
         services: dict[str, list[str]] = {}
         for key in keys:
             kind, name = key[0], key[-1]
@@ -113,8 +121,11 @@ class StateReader:
                 services.setdefault(cluster, []).append(name)
             elif kind == "ScheduledTask":
                 rules.add(name)
+            elif kind == "Schedule":
+                schedules.add(name)
         wanted = ({("Cluster", n) for n in clusters} | {("TaskDefinition", n) for n in families}
-                  | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules})
+                  | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules}
+                  | {("Schedule", n) for n in schedules})
         found = self.read_clusters(sorted(clusters)) + self.read_task_definitions(families)
         found += self.read_services_in(services)
         if services and scaling:
@@ -126,6 +137,11 @@ class StateReader:
                 state.scaling.pop(pair, None)
             state.scaling.update(self.read_scaling(declaring))
         found += [item for item in parallel_map(self._describe_scheduled_task, sorted(rules), self.workers) if item]
+        if schedules:
+            wanted_schedules = {n: schedule_group(desired.get("Schedule", n).manifest, self.instance) for n in schedules}
+            read, groups, _ = self.schedules.read(wanted_schedules, self.instance)
+            found += read
+            state.schedule_groups.update(groups)
         for key in wanted:
             state.resources.pop(key, None)
         for item in found:
@@ -145,6 +161,13 @@ class StateReader:
     def read_autoscaled(self, by_cluster: dict[str, list[str]]) -> set[tuple[str, str]]:
         services = [(cluster, name) for cluster, names in sorted(by_cluster.items()) for name in names]
         return scaled_services(self.clients, services) if services else set()
+
+    def read_schedules(self, desired: DesiredState, prune_instance: str | None = None
+                       ) -> tuple[list[Observed], dict[str, Any], list[Observed]]:
+        """The Schedules the manifests name, their groups' tags and (with `prune_instance`) the
+        schedules in that instance's groups that no manifest names."""
+        wanted = {r.manifest.name: schedule_group(r.manifest, self.instance) for r in desired.of_kind("Schedule")}
+        return self.schedules.read(wanted, prune_instance or self.instance, prune=bool(prune_instance))
 
     def read_scaling(self, services: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Scalable target, policies and scheduled actions of each (cluster, service), in parallel."""
@@ -343,6 +366,12 @@ class StateReader:
             if _made_from_manifest(item, instance):
                 item.body["target"] = self._ecs_target(rule["Name"])
                 state.prune_candidates[("ScheduledTask", item.name)] = item
+
+
+def schedule_group(manifest: Any, instance: str) -> str:
+    """The group a Schedule manifest puts its schedule in: its GroupName, else this instance's own
+    group (whose tags record that its schedules are ours)."""
+    return manifest.spec.GroupName or instance
 
 
 def _declaring_scaling(desired: DesiredState) -> list[tuple[str, str]]:

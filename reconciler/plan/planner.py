@@ -12,6 +12,7 @@ from ..desired.loader import DesiredState, Located
 from ..desired.references import cluster_name, is_external_task_definition
 from ..diff import autoscaling as scaling_rules
 from ..diff import cluster as cluster_rules
+from ..diff import schedule as schedule_rules
 from ..diff import scheduled_task as scheduled_rules
 from ..diff import service as service_rules
 from ..diff import task_definition as td_rules
@@ -20,13 +21,15 @@ from ..diff.declared import comparable, fields_fingerprint
 from ..diff.write_only import write_only_changes, write_only_hash
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
+from ..observed.readers import schedule_group
+from ..observed.schedules import owns_group
 from ..observed.state import Observed, ObservedState
 from ..ownership import FIELDS, OWNER, WRITE_ONLY, is_owned, user_tags
 from ..targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
 NEW_REVISION = "(new revision)"
-DELETE_ORDER = ("ScheduledTask", "Service", "TaskDefinition", "Cluster")
+DELETE_ORDER = ("Schedule", "ScheduledTask", "Service", "TaskDefinition", "Cluster")
 
 
 class Planner:
@@ -49,6 +52,8 @@ class Planner:
                 revisions[item.manifest.name] = _managed_revision(action)
             elif kind == "Service":
                 action = self._plan_service(item, obs, desired, revisions, observed)
+            elif kind == "Schedule":
+                action = self._plan_schedule(item, obs, desired, revisions, observed)
             else:
                 action = self._plan_scheduled_task(item, obs, desired, revisions)
             actions.append(action)
@@ -174,6 +179,37 @@ class Planner:
             action.changes.append(Change("spec.targets", [TARGET_ID], sorted([TARGET_ID, *others])))
             if action.action == "none":
                 action.action, action.reasons = "update", ["RemoveTargets (the rule's other targets)"]
+        return action
+
+    def _plan_schedule(self, item: Located, obs: Observed | None, desired: DesiredState,
+                       revisions: dict[str, str], observed: ObservedState) -> Action:
+        """A schedule has no tags: it is ours when its group is (observed/schedules.py). A schedule
+        in a group we do not own is managed only with the adopt annotation, and never pruned."""
+        request = item.manifest.spec.to_api()
+        group = request["GroupName"] = schedule_group(item.manifest, self.instance)
+        ecs = request["Target"].get("EcsParameters")
+        if ecs is not None:
+            ecs["TaskDefinitionArn"] = self._resolve_task_definition(ecs["TaskDefinitionArn"], revisions)
+        desired_form = schedule_rules.normalize(request)
+        observed_form = schedule_rules.normalize(obs.body) if obs is not None else {}
+        deps = [f"{kind}/{ref}" for kind, ref in (("Cluster", item.manifest.cluster_ref),
+                                                  ("TaskDefinition", item.manifest.task_definition_ref))
+                if ref and desired.get(kind, ref) is not None]
+        group_tags = observed.schedule_groups.get(group)
+        if obs is None and group_tags is not None and not owns_group(group_tags, self.instance) and not item.manifest.adopt:
+            return Action("Schedule", item.manifest.name, "conflict", compare(desired_form, {}), desired=item, request=request,
+                          depends_on=deps, reasons=[
+                              f"schedule group {group!r} exists but is not managed by {self.instance!r}: a schedule "
+                              "created in it would not be ours; set the annotation ecs-reconciler.io/adopt: \"true\" "
+                              "to manage it anyway (it is then never pruned)"])
+        action = self._decide(item, obs, desired_form, observed_form, request)
+        action.depends_on = deps
+        if action.adopt:
+            # Nothing to tag: an adopted schedule in a group we do not own stays managed by the annotation.
+            action.adopt = False
+            action.reasons = [r for r in action.reasons if not r.startswith("adopts")]
+            if not action.changes and action.action == "update":
+                action.action, action.reasons = "none", []
         return action
 
     @staticmethod
