@@ -19,7 +19,9 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import Clients
+from ..diff import capacity_provider as provider_rules
 from ..diff import task_definition as td_rules
+from ..diff.rules import fill
 from ..diff.service import reset_value
 from ..diff.update_policy import top_field
 from ..errors import ReconcileError
@@ -69,6 +71,7 @@ class Applier:
         self.owners = owners or {}  # label -> owning object, recorded as the owner tag
         self.task_definition_arns: dict[str, str] = {}
         self.cluster_arns: dict[str, str] = {}
+        self.capacity_provider_wait = 300.0  # seconds a delete waits for clusters to release the provider
 
     def apply(self, plan: Plan, allow_replace: bool = False) -> ApplyResult:
         check_applicable(plan, allow_replace)
@@ -151,6 +154,67 @@ class Applier:
             self.clients.events.tag_resource(ResourceARN=arn, Tags=events_tag_list(changed))
         if removed:
             self.clients.events.untag_resource(ResourceARN=arn, TagKeys=removed)
+
+    # -- capacity providers ----------------------------------------------------------------------------------
+
+    def _create_capacity_provider(self, action: Action) -> str:
+        request = {k: v for k, v in action.request.items() if k != "tags"}
+        provider = self.clients.ecs.create_capacity_provider(
+            name=action.name, tags=ecs_tag_list(self._desired_tags(action)), **request)["capacityProvider"]
+        return provider["capacityProviderArn"]
+
+    def _update_capacity_provider(self, action: Action) -> str:
+        request, observed = action.request, action.observed
+        fields = {top_field(c.path) for c in action.changes} - {"tags"}
+        if fields:
+            update: dict[str, Any] = {}
+            asg = request.get("autoScalingGroupProvider")
+            if asg is not None:
+                # Whole, with ECS's defaults for what the manifest leaves out: a field it stopped setting is reset.
+                asg = fill(json.loads(json.dumps(asg)), provider_rules.ASG_DEFAULTS)
+                update["autoScalingGroupProvider"] = {k: v for k, v in asg.items() if k != "autoScalingGroupArn"}
+            if request.get("managedInstancesProvider") is not None:
+                update["managedInstancesProvider"] = request["managedInstancesProvider"]
+            if request.get("cluster"):
+                update["cluster"] = request["cluster"]
+            self.clients.ecs.update_capacity_provider(name=action.name, **update)
+        if self._tags_due(action):
+            self._sync_ecs_tags(observed.arn, action, observed.tags)
+        return observed.arn
+
+    def _replace_capacity_provider(self, action: Action) -> str:
+        self._delete_capacity_provider(action)
+        return self._create_capacity_provider(action)
+
+    def _delete_capacity_provider(self, action: Action) -> str:
+        """ECS deletes only a capacity provider no cluster uses: wait while one does (an update of the
+        cluster earlier in this apply, or someone else's, may be releasing it), then delete."""
+        deadline = time.monotonic() + self.capacity_provider_wait
+        while True:
+            users = self._clusters_using(action.name)
+            if not users:
+                break
+            if time.monotonic() >= deadline:
+                raise ReconcileError(f"{action.label}: still used by cluster(s) {', '.join(users)} after "
+                                     f"{self.capacity_provider_wait:.0f}s; remove it from their capacityProviders first")
+            time.sleep(2)
+        try:
+            self.clients.ecs.delete_capacity_provider(capacityProvider=action.name)
+        except ClientError as exc:
+            if "not found" not in exc.response.get("Error", {}).get("Message", "").lower():
+                raise
+        return action.observed.arn
+
+    def _clusters_using(self, provider: str) -> list[str]:
+        names: list[str] = []
+        for page in self.clients.ecs.get_paginator("list_clusters").paginate():
+            names.extend(page.get("clusterArns", []))
+        users = []
+        for start in range(0, len(names), 100):
+            for cluster in self.clients.ecs.describe_clusters(clusters=names[start:start + 100])["clusters"]:
+                if cluster.get("status") == "ACTIVE" and provider in (cluster.get("capacityProviders") or []):
+                    users.append(cluster["clusterName"])
+        return sorted(users)
 
     # -- clusters --------------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import ManifestBase
+from .capacity_provider import CapacityProviderManifest
 from .cluster import ClusterManifest
 from .schedule import ScheduleManifest
 from .scheduled_task import ScheduledTaskManifest
@@ -10,6 +11,7 @@ from .service import ServiceManifest
 from .task_definition import TaskDefinitionManifest
 
 MANIFEST_KINDS: dict[str, type[ManifestBase]] = {
+    "CapacityProvider": CapacityProviderManifest,
     "Cluster": ClusterManifest,
     "TaskDefinition": TaskDefinitionManifest,
     "Service": ServiceManifest,

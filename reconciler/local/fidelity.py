@@ -19,7 +19,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.events import models as events_models
 
-from reconciler.local import autoscaling, cloud_map, schedules, services, task_definitions
+from reconciler.local import autoscaling, capacity_providers, cloud_map, schedules, services, task_definitions
 
 # One lock for ECS request handling and scheduler ticks: moto's models are not thread-safe and the
 # response serializer keeps per-class state.
@@ -63,6 +63,7 @@ def install() -> None:
         _patch_rule_delivery(events_models.Rule)
         autoscaling.install(bound, LOCK)
         schedules.install(bound, LOCK)
+        capacity_providers.install(bound)
         _installed = True
 
 

@@ -54,6 +54,7 @@ class StateReader:
         for r in desired.of_kind("Service"):
             by_cluster.setdefault(cluster_name(r.manifest.spec.cluster), []).append(r.manifest.name)
         phases = [
+            lambda: self.read_capacity_providers([r.manifest.name for r in desired.of_kind("CapacityProvider")]),
             lambda: self.read_clusters(clusters),
             lambda: self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")),
             lambda: self.read_services_in(by_cluster),
@@ -106,7 +107,7 @@ class StateReader:
         ("Service", cluster, name), ("ScheduledTask", name)) that `desired` names, in place;
         returns how many were re-read. What the event stream left alone is not read at all.
         `scaling=False` keeps the services' scaling targets as they were (a warm resync)."""
-        clusters, families, rules, schedules = set(), set(), set(), set()
+        clusters, families, rules, schedules, providers = set(), set(), set(), set(), set()
         services: dict[str, list[str]] = {}
         for key in keys:
             kind, name = key[0], key[-1]
@@ -123,10 +124,13 @@ class StateReader:
                 rules.add(name)
             elif kind == "Schedule":
                 schedules.add(name)
+            elif kind == "CapacityProvider":
+                providers.add(name)
         wanted = ({("Cluster", n) for n in clusters} | {("TaskDefinition", n) for n in families}
                   | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules}
-                  | {("Schedule", n) for n in schedules})
+                  | {("Schedule", n) for n in schedules} | {("CapacityProvider", n) for n in providers})
         found = self.read_clusters(sorted(clusters)) + self.read_task_definitions(families)
+        found += self.read_capacity_providers(sorted(providers))
         found += self.read_services_in(services)
         if services and scaling:
             # An autoscaling event (RegisterScalableTarget, ...) marks its service: re-read that too.
@@ -180,6 +184,31 @@ class StateReader:
         for r in desired.of_kind("Service") + desired.of_kind("ScheduledTask"):
             names.add(cluster_name(r.manifest.spec.cluster))
         return names
+
+    # -- capacity providers ------------------------------------------------------------------------
+
+    def read_capacity_providers(self, names: list[str] | None) -> list[Observed]:
+        """DescribeCapacityProviders, 100 names a call, with tags; `None`: every one in the account
+        (paginated), for prune. The FARGATE providers AWS keeps are never ours."""
+        found: list[Observed] = []
+        if names is not None and not names:
+            return found
+        batches = [list(b) for b in chunks(names, DESCRIBE_CLUSTERS_MAX)] if names is not None else [None]
+        for batch in batches:
+            kwargs: dict[str, Any] = {"include": ["TAGS"]}
+            if batch is not None:
+                kwargs["capacityProviders"] = batch
+            while True:
+                response = self.clients.ecs.describe_capacity_providers(**kwargs)
+                for provider in response.get("capacityProviders", []):
+                    if provider.get("status") == "INACTIVE" or provider["name"].startswith("FARGATE"):
+                        continue
+                    found.append(Observed("CapacityProvider", provider["name"], provider["capacityProviderArn"],
+                                          provider, tag_list_to_dict(provider.get("tags"))))
+                if not response.get("nextToken"):
+                    break
+                kwargs["nextToken"] = response["nextToken"]
+        return found
 
     # -- clusters --------------------------------------------------------------------------------
 
@@ -322,6 +351,9 @@ class StateReader:
     def _read_prune_candidates(self, desired: DesiredState, state: ObservedState, instance: str,
                                clusters: list[str]) -> None:
         ecs = self.clients.ecs
+        for item in self.read_capacity_providers(None):
+            if desired.get("CapacityProvider", item.name) is None and _made_from_manifest(item, instance):
+                state.prune_candidates[("CapacityProvider", item.name)] = item
         # Clusters we own that no manifest names.
         all_clusters: list[str] = []
         for page in ecs.get_paginator("list_clusters").paginate():

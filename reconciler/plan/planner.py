@@ -11,6 +11,7 @@ from typing import Any
 from ..desired.loader import DesiredState, Located
 from ..desired.references import cluster_name, is_external_task_definition
 from ..diff import autoscaling as scaling_rules
+from ..diff import capacity_provider as provider_rules
 from ..diff import cluster as cluster_rules
 from ..diff import schedule as schedule_rules
 from ..diff import scheduled_task as scheduled_rules
@@ -29,7 +30,7 @@ from ..targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
 NEW_REVISION = "(new revision)"
-DELETE_ORDER = ("Schedule", "ScheduledTask", "Service", "TaskDefinition", "Cluster")
+DELETE_ORDER = ("Schedule", "ScheduledTask", "Service", "TaskDefinition", "Cluster", "CapacityProvider")
 
 
 class Planner:
@@ -45,8 +46,12 @@ class Planner:
         for item in desired.resources:
             kind = item.manifest.KIND
             obs = observed.get(kind, item.manifest.name)
-            if kind == "Cluster":
+            if kind == "CapacityProvider":
+                action = self._plan_capacity_provider(item, obs)
+            elif kind == "Cluster":
                 action = self._plan_cluster(item, obs, observed.namespaces)
+                action.depends_on = [f"CapacityProvider/{p}" for p in item.manifest.spec.capacityProviders or []
+                                     if desired.get("CapacityProvider", p) is not None]
             elif kind == "TaskDefinition":
                 action = self._plan_task_definition(item, obs, observed)
                 revisions[item.manifest.name] = _managed_revision(action)
@@ -103,6 +108,17 @@ class Planner:
                       adopt=adopt, request=request, fields=fields)
 
     # -- per kind -------------------------------------------------------------------------------------
+
+    def _plan_capacity_provider(self, item: Located, obs: Observed | None) -> Action:
+        request = item.manifest.spec.to_api()
+        desired_form = provider_rules.normalize(request)
+        observed_form = provider_rules.normalize(obs.body) if obs else {}
+        action = self._decide(item, obs, desired_form, observed_form, request)
+        replace = sorted({f"{c.path[5:]}: {why}" for c in action.changes for path, why in provider_rules.REPLACE_PATHS.items()
+                          if c.path == path or c.path.startswith(path + ".")})
+        if replace and action.action == "update":
+            action.action, action.reasons = "replace", replace
+        return action
 
     def _plan_cluster(self, item: Located, obs: Observed | None, namespaces: dict[str, str]) -> Action:
         request = item.manifest.spec.to_api()
