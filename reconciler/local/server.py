@@ -113,6 +113,9 @@ class LocalEndpoint:
             request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
             urllib.request.urlopen(request, timeout=30).read()
             stable_ids.reset()  # after moto's reset, which itself may create a default VPC elsewhere
+            # Resetting a backend that holds this region's EC2 backend (Auto Scaling does) recreates
+            # its default VPC during moto's reset, with ids numbered on from before: recreate it once more.
+            stable_ids.reset_ec2(ACCOUNT_ID, self.region)
             self.scheduler.clear()
         self.seed()
 
