@@ -30,7 +30,9 @@ WRITE = ["ecs:CreateCluster", "ecs:UpdateCluster", "ecs:PutClusterCapacityProvid
          "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:CreateScheduleGroup",
          "scheduler:TagResource"]
 PRUNE = ["ecs:DeleteService", "ecs:DeregisterTaskDefinition", "ecs:DeleteCluster",
-         "events:RemoveTargets", "events:DeleteRule", "ecs:DeleteCapacityProvider", "scheduler:DeleteSchedule"]
+         "events:RemoveTargets", "events:DeleteRule", "ecs:DeleteCapacityProvider", "scheduler:DeleteSchedule",
+         "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:DeleteScalingPolicy",
+         "application-autoscaling:DeleteScheduledAction"]
 EVENTS = ["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
           "sqs:ListQueueTags", "sqs:TagQueue", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteMessageBatch",
           "sqs:DeleteQueue", "events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule",

@@ -33,7 +33,7 @@ from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
 from ..targets import rule_request, target_request
 from .guards import check_applicable
-from .scaling import write_scaling
+from .scaling import deregister_scaling, write_scaling
 
 log = logging.getLogger(__name__)
 REGISTER_ATTEMPTS = 6
@@ -366,6 +366,8 @@ class Applier:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ServiceNotFoundException":
                 raise
+        if action.action == "delete":  # pruned: its scaler has nothing left to scale
+            deregister_scaling(self.clients, action.observed.cluster, action.name)
         return action.observed.arn
 
     # -- scheduled tasks ----------------------------------------------------------------------------------------

@@ -48,3 +48,18 @@ def write_scaling(clients: Clients, cluster: str, service: str, config: dict[str
     for action in found.get("scheduledActions") or []:
         if action["ScheduledActionName"] not in keep:
             client.delete_scheduled_action(ScheduledActionName=action["ScheduledActionName"], **ids)
+
+
+def deregister_scaling(clients: Clients, cluster: str, service: str) -> None:
+    """Deregister the scalable target of a deleted service, when it has one (Application Auto Scaling
+    deletes its policies and scheduled actions with it)."""
+    found = scaling_of(clients, cluster, service)
+    if found is None:
+        return
+    client = clients.client("application-autoscaling")
+    ids = {"ServiceNamespace": NAMESPACE, "ResourceId": resource_id(cluster, service), "ScalableDimension": DIMENSION}
+    for policy in found["policies"]:
+        client.delete_scaling_policy(PolicyName=policy["PolicyName"], **ids)
+    for action in found["scheduledActions"]:
+        client.delete_scheduled_action(ScheduledActionName=action["ScheduledActionName"], **ids)
+    client.deregister_scalable_target(**ids)
