@@ -65,7 +65,8 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
              events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
              rollout_timeout: float, flap_limit: int, policy_path: str | None) -> None:
-    """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
+    """Run the Kubernetes operator: EcsCapacityProvider, EcsCluster, EcsTaskDefinition, EcsService,
+    EcsScheduledTask and EcsSchedule objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
     try:
