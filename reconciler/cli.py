@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__
 from .aws import AwsSettings, Clients
+from .desired.kinds import MANIFEST_KINDS
 from .desired.loader import DesiredState, load_manifests
 from .desired.lookups import Lookups
 from .desired.substitution import Substitution
@@ -241,7 +242,7 @@ def _is_local(state: Context) -> bool:
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["Cluster", "TaskDefinition", "Service", "ScheduledTask"]),
+@click.option("--kind", type=click.Choice(list(MANIFEST_KINDS)),
               help="Only this kind's schema.")
 def schema(kind: str | None) -> None:
     """Print the manifests' JSON Schema (for editors, through yaml-language-server)."""
