@@ -17,7 +17,7 @@ from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import DEFAULT_INSTANCE, MANIFEST, is_owned, tag_list_to_dict
 from ..targets import TARGET_ID
-from .autoscaling import scaled_services, scaling_of
+from .autoscaling import scaled_services, scaling_of_many
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
@@ -174,9 +174,8 @@ class StateReader:
         return self.schedules.read(wanted, prune_instance or self.instance, prune=bool(prune_instance))
 
     def read_scaling(self, services: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Scalable target, policies and scheduled actions of each (cluster, service), in parallel."""
-        found = parallel_map(lambda pair: scaling_of(self.clients, *pair), services, self.workers)
-        return {pair: item for pair, item in zip(services, found) if item is not None}
+        """Scalable target, policies and scheduled actions of each (cluster, service) that has one."""
+        return scaling_of_many(self.clients, services)
 
     @staticmethod
     def cluster_names(desired: DesiredState) -> set[str]:

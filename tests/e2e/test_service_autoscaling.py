@@ -134,3 +134,23 @@ def test_bad_autoscaling_is_a_clear_error_before_any_write():
     with pytest.raises(InvalidManifests) as error:
         load_text(_manifests(MEMORY.replace("mem70", "cpu60")))
     assert "cpu60 appears more than once" in str(error.value)
+
+
+def test_scaling_of_many_services_is_read_in_a_few_calls(local, local_clients):
+    from reconciler.observed.autoscaling import scaling_of_many
+
+    aas, ecs = local.client("application-autoscaling"), local.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="t", containerDefinitions=[{"name": "a", "image": "nginx", "memory": 64}])
+    for i in range(12):
+        ecs.create_service(cluster="c", serviceName=f"s{i}", taskDefinition="t", desiredCount=0)
+        rid = {"ServiceNamespace": "ecs", "ResourceId": f"service/c/s{i}", "ScalableDimension": "ecs:service:DesiredCount"}
+        aas.register_scalable_target(**rid, MinCapacity=1, MaxCapacity=2)
+        aas.put_scaling_policy(**rid, PolicyName="cpu", PolicyType="TargetTrackingScaling",
+                               TargetTrackingScalingPolicyConfiguration={"TargetValue": 50.0 + i})
+    found = scaling_of_many(local_clients, [("c", f"s{i}") for i in range(12)] + [("c", "none")])
+    assert sorted(found) == sorted(("c", f"s{i}") for i in range(12))
+    assert all(found[("c", f"s{i}")]["policies"][0]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"]
+               == 50.0 + i for i in range(12))  # s1 does not pick up s10's or s11's policies
+    calls = {op: n for (svc, op), n in local_clients.call_log.calls.items() if svc == "application-autoscaling"}
+    assert calls == {"DescribeScalableTargets": 1, "DescribeScalingPolicies": 1, "DescribeScheduledActions": 1}
