@@ -21,7 +21,7 @@ from .autoscaling import scaled_services, scaling_of_many
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
-from .schedules import ScheduleReader
+from .schedules import ScheduleReader, schedule_group
 from .state import Observed, ObservedState
 
 log = logging.getLogger(__name__)
@@ -397,12 +397,6 @@ class StateReader:
             if _made_from_manifest(item, instance):
                 item.body["target"] = self._ecs_target(rule["Name"])
                 state.prune_candidates[("ScheduledTask", item.name)] = item
-
-
-def schedule_group(manifest: Any, instance: str) -> str:
-    """The group a Schedule manifest puts its schedule in: its GroupName, else this instance's own
-    group (whose tags record that its schedules are ours)."""
-    return manifest.spec.GroupName or instance
 
 
 def _declaring_scaling(desired: DesiredState) -> list[tuple[str, str]]:

@@ -27,6 +27,12 @@ def group_tags(instance: str) -> dict[str, str]:
     return {MANAGED_BY: instance, COMPONENT: SCHEDULES}
 
 
+def schedule_group(manifest: Any, instance: str) -> str:
+    """The group a Schedule manifest puts its schedule in: its GroupName, else this instance's own
+    group (whose tags record that its schedules are ours)."""
+    return manifest.spec.GroupName or instance
+
+
 def owns_group(tags: dict[str, str] | None, instance: str) -> bool:
     return bool(tags) and tags.get(MANAGED_BY) == instance and tags.get(COMPONENT) == SCHEDULES
 

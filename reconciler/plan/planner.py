@@ -22,8 +22,7 @@ from ..diff.declared import comparable, fields_fingerprint
 from ..diff.write_only import write_only_changes, write_only_hash
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
-from ..observed.readers import schedule_group
-from ..observed.schedules import owns_group
+from ..observed.schedules import owns_group, schedule_group
 from ..observed.state import Observed, ObservedState
 from ..ownership import FIELDS, OWNER, WRITE_ONLY, is_owned, user_tags
 from ..targets import TARGET_ID, spec_from_aws
