@@ -6,103 +6,24 @@ pending (only with `plan --detailed-exitcode`).
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import json
 import logging
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import click
-from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__
-from .aws import AwsSettings, Clients
+from .aws import AwsSettings
+from .cli_context import EXIT_CHANGES, EXIT_ERROR, Context, aws_errors, fail, load_or_fail, require_local_extra
 from .desired.kinds import MANIFEST_KINDS
-from .desired.loader import DesiredState, load_manifests
-from .desired.lookups import Lookups
-from .desired.substitution import Substitution
+from .desired.loader import DesiredState
 from .engine import Engine, EngineOptions
-from .errors import InvalidManifests, ReconcileError
+from .errors import ReconcileError
 from .observed.revisions import RevisionCache
 from .ownership import DEFAULT_INSTANCE
 from .report.masking import MaskingFilter, mask_text
 from .report.render import render_json, render_markdown, render_text
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-
-
-@dataclass
-class Context:
-    region: str | None = None
-    endpoint_url: str | None = None
-    local: bool = False
-    instance: str = DEFAULT_INSTANCE
-    stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-
-    def clients(self) -> Clients:
-        endpoint = self.endpoint_url
-        if self.local:
-            endpoint = self.start_local().url
-        return Clients(AwsSettings(region=self.region or ("us-east-1" if self.local else None), endpoint_url=endpoint))
-
-    def start_local(self) -> Any:
-        require_local_extra()
-        from .local import stable_ids
-        from .local.server import LocalEndpoint
-
-        if not hasattr(self, "_local"):
-            stable_ids.install()
-            self._local = self.stack.enter_context(LocalEndpoint(settle_seconds=1.0))
-            click.echo(f"Started a local ECS endpoint at {self._local.url}", err=True)
-        return self._local
-
-
-def fail(message: str) -> None:
-    click.echo(click.style("error: ", fg="red", bold=True) + mask_text(message), err=True)
-    raise SystemExit(EXIT_ERROR)
-
-
-def require_local_extra() -> None:
-    """The embedded endpoint's moto and cheroot come only with the optional `local` extra: say so."""
-    try:
-        importlib.import_module("reconciler.local")
-    except ModuleNotFoundError as exc:
-        missing = (exc.name or "").split(".")[0]
-        if missing == "reconciler":
-            raise
-        fail(f"the local endpoint needs the optional 'local' extra ({missing} is not installed): "
-             "pip install 'ecs-reconciler[local]', or pipx install 'ecs-reconciler[local]'")
-
-
-def load_or_fail(paths: tuple[str, ...], state: Context | None = None, tfstate: tuple[str, ...] = ()) -> DesiredState:
-    """Load (kustomize rendering and `${...}` references included) or print every error and exit 1.
-    AWS is read only for references that need it (ssm, cfn, a Terraform state in S3)."""
-    clients = state.clients if state is not None else None
-    try:
-        desired = load_manifests(paths, Substitution(Lookups(clients, tfstate)))
-    except InvalidManifests as exc:
-        for error in exc.errors:
-            click.echo(click.style("error: ", fg="red", bold=True) + mask_text(str(error)), err=True)
-        click.echo(f"{len(exc.errors)} error(s); nothing was changed.", err=True)
-        raise SystemExit(EXIT_ERROR)
-    for warning in desired.warnings:
-        click.echo(click.style("warning: ", fg="yellow", bold=True) + str(warning), err=True)
-    return desired
-
-
-@contextlib.contextmanager
-def aws_errors() -> Iterator[None]:
-    try:
-        yield
-    except ReconcileError as exc:
-        fail(str(exc))
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        fail(f"AWS {exc.operation_name} failed: {error.get('Code')}: {error.get('Message')}")
-    except BotoCoreError as exc:
-        fail(f"AWS call failed: {exc}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -143,6 +64,34 @@ def validate(state: Context, paths: tuple[str, ...], tfstate: tuple[str, ...]) -
     click.echo(f"{len(desired)} manifests valid.")
 
 
+def targeted(desired: DesiredState, targets: tuple[str, ...], prune: bool) -> tuple[DesiredState, Any]:
+    """The manifests `--target` selects, with their dependencies (plan/targeting.py)."""
+    from .plan.targeting import select
+
+    if targets and prune:
+        # Everything not targeted would look like a resource no manifest names any more.
+        fail("--target and --prune cannot be combined")
+    try:
+        return select(desired, targets)
+    except ReconcileError as exc:
+        fail(str(exc))
+        raise
+
+
+def without_suspended(result: Any) -> Any:
+    """The plan minus the services a manual rollback suspended (each named, with how to resume)."""
+    from .plan.manual_rollback import suspended_by_rollback
+    from .plan.model import Plan
+
+    held = suspended_by_rollback(result)
+    for rollback in held.values():
+        click.echo(click.style("held: ", fg="yellow", bold=True) + f"Service/{rollback.service} {rollback.message}",
+                   err=True)
+    if not held:
+        return result
+    return Plan([a for a in result.actions if a.key not in held], result.targeting)
+
+
 def _engine(state: Context, prune: bool = False, allow_replace: bool = False, cache_dir: str | None = None,
             revision: str | None = None) -> Engine:
     options = EngineOptions(instance=state.instance, prune=prune, allow_replace=allow_replace, revision=revision)
@@ -160,19 +109,34 @@ def _engine(state: Context, prune: bool = False, allow_replace: bool = False, ca
 @click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
 @click.option("--show-origins", is_flag=True, help="Also show where each ${...} value came from.")
 @click.option("--verify", "run_verify", is_flag=True, help="Also run the `verify` checks; exit 1 when one fails.")
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME",
+              help="Plan only this resource and what it depends on (repeatable).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Save the plan here, with fingerprints of what it read, for `apply --plan FILE`.")
 @click.pass_obj
 def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode: bool, prune: bool,
          show_sensitive: bool, no_color: bool, cache_dir: str | None, tfstate: tuple[str, ...], show_origins: bool,
-         run_verify: bool) -> None:
+         run_verify: bool, targets: tuple[str, ...], out_file: str | None) -> None:
     """Show what apply would change (a dry run)."""
+    from .plan.saved import SavedPlan
+    from .report.render import plan_document
     from .verify import verify
     from .verify.command import render_report
 
-    desired = load_or_fail(paths, state, tfstate)
+    desired, targeting = targeted(load_or_fail(paths, state, tfstate), targets, prune)
     color = not no_color and sys.stdout.isatty()
     with aws_errors():
         report = verify(desired, state.clients()) if run_verify else None
-        result = _engine(state, prune=prune, cache_dir=cache_dir).plan(desired)
+        engine = _engine(state, prune=prune, cache_dir=cache_dir)
+        observed = engine.observe(desired)
+        result = engine.plan(desired, observed)
+        result.targeting = targeting
+    if out_file:
+        SavedPlan.make(result, desired, observed, list(paths),
+                       {"instance": state.instance, "prune": prune, "targets": list(targets)},
+                       plan_document(result)).write(out_file)
+        click.echo(f"Saved the plan to {out_file}: apply exactly it with `ecs-reconciler apply --plan {out_file}`.",
+                   err=True)
     if output == "json":
         doc = json.loads(render_json(result, show_sensitive))
         if show_origins:
@@ -197,7 +161,11 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--target", "targets", multiple=True, metavar="KIND/NAME",
+              help="Apply only this resource and what it depends on (repeatable).")
+@click.option("--plan", "plan_file", type=click.Path(exists=True, dir_okay=False),
+              help="Apply exactly this saved plan (`plan --out`); refused when anything it read has changed since.")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
 @click.option("--prune", is_flag=True, help="Delete owned resources that no manifest names.")
 @click.option("--wait/--no-wait", default=False, help="Wait for services to reach steady state.")
@@ -210,17 +178,39 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
               help="Follow rollouts through this event-stream queue (see `events setup`); polling is the fallback.")
 @click.option("--tfstate", multiple=True, help=TFSTATE_HELP)
 @click.pass_obj
-def apply(state: Context, paths: tuple[str, ...], yes: bool, prune: bool, wait: bool, timeout: float,
-          allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None,
+def apply(state: Context, paths: tuple[str, ...], targets: tuple[str, ...], plan_file: str | None, yes: bool, prune: bool, wait: bool,
+          timeout: float, allow_replace: bool, show_sensitive: bool, cache_dir: str | None, revision: str | None,
           events_queue: str | None, tfstate: tuple[str, ...]) -> None:
-    """Converge AWS to the manifests."""
+    """Converge AWS to the manifests (PATHS), or apply a saved plan (--plan FILE)."""
+    from .plan.saved import SavedPlan
     from .report.progress import RolloutProgress
 
-    desired = load_or_fail(paths, state, tfstate)
+    saved = None
+    if plan_file:
+        with aws_errors():
+            saved = SavedPlan.read(plan_file)
+        if saved.options.get("instance", state.instance) != state.instance:
+            fail(f"{plan_file} was planned by instance {saved.options.get('instance')!r}, not {state.instance!r}")
+        if targets:
+            fail("--target cannot change a saved plan: plan again with --target")
+        paths = paths or tuple(saved.sources)
+        prune = bool(saved.options.get("prune"))
+        targets = tuple(saved.options.get("targets") or ())
+    elif not paths:
+        fail("name the manifests to apply (PATHS), or a saved plan (--plan FILE)")
+    desired, targeting = targeted(load_or_fail(paths, state, tfstate), targets, prune)
     with aws_errors():
         engine = _engine(state, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir, revision=revision)
-        result = engine.plan(desired)
+        observed = engine.observe(desired)
+        result = engine.plan(desired, observed)
+        result.targeting = targeting
+        if saved is not None:
+            stale = saved.stale(result, desired, observed)
+            if stale:
+                fail(f"the saved plan {plan_file} is out of date; nothing was applied. Since it was made (at "
+                     f"{saved.created}):\n  " + "\n  ".join(stale) + "\nPlan again.")
         click.echo(render_text(result, color=sys.stdout.isatty(), show_sensitive=show_sensitive))
+        result = without_suspended(result)
         if not result.has_changes:
             return
         if not yes:
@@ -281,6 +271,10 @@ cli.add_command(_iam_policy_command)
 
 from .verify.command import verify_command as _verify_command  # noqa: E402
 cli.add_command(_verify_command)
+
+from .rollback import resume as _resume_command, rollback as _rollback_command  # noqa: E402
+cli.add_command(_rollback_command)
+cli.add_command(_resume_command)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 
 from .aws import Clients
+from .cli_context import aws_errors
 from .diff import autoscaling as scaling_rules
 from .diff import capacity_provider as provider_rules
 from .diff import cluster as cluster_rules
@@ -288,8 +289,6 @@ def export(state: Any, cluster: str, services: tuple[str, ...], output: str | No
     """Write manifests (marked for adoption) for an existing cluster, its capacity providers, its
     services (with their autoscaling), their task definitions and the scheduled tasks and Scheduler
     schedules that target it."""
-    from .cli import aws_errors
-
     with aws_errors():
         documents = export_documents(state.clients(), cluster, services)
     if not output:

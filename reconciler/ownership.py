@@ -12,7 +12,10 @@ WRITE_ONLY = "ecs-reconciler.io/write-only"
 # The object that owns the resource within the instance (the operator writes `namespace/name/uid`):
 # another object naming the same resource is refused.
 OWNER = "ecs-reconciler.io/owner"
-OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS, WRITE_ONLY, OWNER})
+# A manual `ecs-reconciler rollback`: what was put back, from what, and when (plan/manual_rollback.py).
+# While it is set, the controller and the operator do not deploy the service again.
+ROLLED_BACK = "ecs-reconciler.io/rolled-back"
+OWNERSHIP_KEYS = frozenset({MANAGED_BY, MANIFEST, REVISION, FIELDS, WRITE_ONLY, OWNER, ROLLED_BACK})
 DEFAULT_INSTANCE = "ecs-reconciler"
 
 

@@ -29,6 +29,7 @@ from ..observed.informer import Informer
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..ownership import DEFAULT_INSTANCE
+from ..plan.manual_rollback import suspended_by_rollback
 from ..plan.model import Action, Plan
 from ..verify.preflight import Preflight
 from . import decisions
@@ -300,8 +301,8 @@ class Controller:
         self._ready = True
         writable = not (self.config.dry_run or self.is_suspended())
         outcome = self._hold_back(plan)
-        chosen = (decisions.choose(plan, outcome.syncs, outcome.rolled_back | outcome.blocked, self.config.self_heal)
-                  if writable else [])
+        held = outcome.rolled_back | outcome.blocked | set(outcome.suspended)
+        chosen = decisions.choose(plan, outcome.syncs, held, self.config.self_heal) if writable else []
         for action in plan.pending:
             if action.key not in outcome.syncs and action.action != "conflict":
                 self.metrics.drift_detected.labels(kind=action.kind).inc()
@@ -333,7 +334,8 @@ class Controller:
 
     def _hold_back(self, plan: Plan) -> Outcome:
         """Syncs, and what waits: a replace without --allow-replace, a perpetual diff, a rolled-back
-        deployment, and whatever depends on them. Everything else is applied."""
+        deployment (by ECS, or by hand: suspended until resumed), and whatever depends on them.
+        Everything else is applied."""
         perpetual = self.flap_guard.check(plan)
         for info in perpetual.values():
             if info.first:
@@ -341,8 +343,10 @@ class Controller:
                 log.error("perpetual diff: writes stopped until the manifest changes",
                           extra={"resource": f"{info.kind}/{info.name}", "applies": info.applies, "paths": info.paths})
         replace = decisions.needs_replace(plan, self.config.allow_replace)
+        suspended = {key: rollback.message for key, rollback in suspended_by_rollback(plan).items()}
         return Outcome(syncs=decisions.sync_keys(plan, self.applied.by_key), rolled_back=self.rollouts.rolled_back(plan),
-                       perpetual=perpetual, blocked=blocked_by(plan, set(perpetual) | replace), needs_replace=replace)
+                       perpetual=perpetual, blocked=blocked_by(plan, set(perpetual) | replace), needs_replace=replace,
+                       suspended=suspended)
 
     def _plan(self, engine: Engine, desired: DesiredState) -> Plan:
         """Incremental between resyncs when the event stream keeps the cache honest, a warm resync when

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from ..aws import CallLog
 
-STATES = ("in-sync", "drifted", "failed", "rolling-out", "pending", "perpetual-diff", "needs-replace")
+STATES = ("in-sync", "drifted", "failed", "rolling-out", "pending", "perpetual-diff", "needs-replace", "suspended")
 
 
 class AwsCallCollector:

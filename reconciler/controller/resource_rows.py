@@ -52,6 +52,7 @@ class Outcome:
     perpetual: dict[Key, Held] = field(default_factory=dict)
     blocked: set[Key] = field(default_factory=set)  # waits for something held back
     needs_replace: set[Key] = field(default_factory=set)
+    suspended: dict[Key, str] = field(default_factory=dict)  # a manual rollback: why, and how to resume
 
 
 def _paths(action: Action) -> list[str]:
@@ -86,6 +87,8 @@ def resource_rows(plan: Plan, outcome: Outcome, rollouts: RolloutTracker) -> tup
                 row.state = "rolling-out"
                 moving.add(key)
                 rollouts.deployed[key] = None  # which revision: the next describe says
+        elif key in outcome.suspended:
+            row.state, row.drift, row.error = "suspended", _paths(action), outcome.suspended[key]
         elif key in outcome.perpetual:
             row.state, row.drift, row.diff = "perpetual-diff", _paths(action), masked_changes(action)
             row.error = (f"applied {outcome.perpetual[key].applies} times with the same diff and AWS still answers "

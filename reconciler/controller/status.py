@@ -4,7 +4,9 @@ States: ``in-sync`` (matches the manifests), ``drifted`` (out-of-band change not
 off, dry-run or suspended), ``pending`` (a change from the source not yet applied), ``rolling-out``
 (written, deployment not finished), ``failed`` (the last attempt raised, or a conflict),
 ``perpetual-diff`` (applied with the same diff too many times: writes stopped, see apply/flap_guard.py),
-``needs-replace`` (only a delete and create can apply the change: held back without --allow-replace).
+``needs-replace`` (only a delete and create can apply the change: held back without --allow-replace),
+``suspended`` (a service rolled back by hand with ``ecs-reconciler rollback``: not deployed again until
+``ecs-reconciler resume``; the error says so and how to resume).
 Drift is shown as paths; the diff of a perpetual-diff resource carries values, masked; error messages
 (which may quote a value: an AWS error, a validation error) are masked (``report.masking``) as the
 document is made.

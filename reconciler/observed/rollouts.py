@@ -68,6 +68,19 @@ def rollout_of(body: dict[str, Any], now: datetime | None = None, timeout: float
     return Rollout("in-progress", in_progress=True)
 
 
+def circuit_breaker_rollback(body: dict[str, Any] | None) -> str | None:
+    """What ECS's deployment circuit breaker rolled back, read from the service alone: a FAILED
+    deployment of one revision while the PRIMARY runs another. None when there is none to see."""
+    deployments = (body or {}).get("deployments") or []
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    failed = next((d for d in deployments if d.get("rolloutState") == "FAILED" and d is not primary), None)
+    if primary is None or failed is None or failed.get("taskDefinition") == primary.get("taskDefinition"):
+        return None
+    reason = failed.get("rolloutStateReason") or "the deployment failed"
+    return (f"ECS rolled {family_revision(failed.get('taskDefinition'))} back to "
+            f"{family_revision(primary.get('taskDefinition'))} (circuit breaker: {reason})")
+
+
 def rolled_back(wanted: str | None, deployed: str | None, body: dict[str, Any] | None) -> bool:
     """ECS put another revision back after we deployed `deployed` ("family:N"), which the manifest
     still asks for (`wanted`): the circuit breaker rolled the deployment back. Deploying the same

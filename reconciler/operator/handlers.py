@@ -22,12 +22,14 @@ from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import AwsSettings, CallLog, Clients
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
+from ..diff.rules import family_revision
 from ..errors import ReconcileError
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE, OWNER, is_owned
 from ..plan.model import Action, Plan
 from ..report.masking import mask_text
+from ..plan.manual_rollback import manual_rollback, suspended_by_rollback
 from ..report.render import masked_changes
 from . import status as st
 from .convert import (Converted, DependencyNotReady, InvalidObject, aws_name, convert, references_of,
@@ -238,6 +240,10 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 if (kind, name) in perpetual:
                     mark_perpetual(body, patch, plan.get(kind, name), perpetual[(kind, name)])
                     return
+                rolled = suspended_by_rollback(plan).get((kind, name))
+                if rolled is not None:
+                    stall(body, patch, "RolledBackManually", rolled.message)
+                    return
                 blocked = blocked_by(plan, set(perpetual))
                 if (kind, name) in blocked:
                     stall(body, patch, "DependencyPerpetualDiff",
@@ -355,6 +361,16 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 stalled = next(c for c in conditions if c["type"] == "Stalled")
                 if stalled["status"] == "True":
                     kopf.warn(raw, reason=stalled["reason"], message=stalled["message"])
+            return
+        rolled = manual_rollback(own) if own is not None and own.action in ("update", "replace") else None
+        if rolled is not None:
+            conditions = st.stalled(previous, generation, "RolledBackManually", rolled.message)
+            if not _same_conditions(raw, conditions):
+                kopf.warn(raw, reason="RolledBackManually", message=rolled.message)
+                # What runs now was put there on purpose: after `resume`, deploying the spec again is
+                # a sync, not a repeat of a deployment ECS rolled back.
+                _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions,
+                            lastAppliedRevision=family_revision(own.observed.body.get("taskDefinition")))
             return
         if _rolled_back(raw, own):
             # Deploying the same revision again would fail again (and fight the circuit breaker).

@@ -46,6 +46,8 @@ class Action:
 @dataclass
 class Plan:
     actions: list[Action]
+    # With `--target`: what was targeted and which dependencies came in with it (plan/targeting.py).
+    targeting: Any = None
 
     @property
     def pending(self) -> list[Action]:

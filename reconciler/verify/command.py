@@ -6,6 +6,7 @@ import json
 
 import click
 
+from ..cli_context import aws_errors, load_or_fail
 from .model import NG, OK, SKIP, UNVERIFIED, Report
 
 COLORS = {OK: "green", NG: "red", SKIP: "yellow", UNVERIFIED: "magenta"}
@@ -35,7 +36,6 @@ def verify_command(state, paths: tuple[str, ...], tfstate: tuple[str, ...], outp
     groups, subnets and security groups, target groups, capacity providers, namespaces, Fargate sizes."""
     import sys
 
-    from ..cli import aws_errors, load_or_fail
     from . import verify
 
     desired = load_or_fail(paths, state, tfstate)

@@ -252,3 +252,49 @@ async def test_a_new_service_turns_ready_when_its_deployment_finishes_not_at_the
         status = await ready(kube, "EcsService", "web")
         conditions = {c["type"]: c for c in status["conditions"]}
         assert conditions["Reconciling"]["status"] == "False" and conditions["Stalled"]["status"] == "False"
+
+
+@pytest.mark.asyncio
+async def test_a_manual_rollback_is_not_undone_until_resumed(kube, local, run_operator):
+    """`ecs-reconciler rollback` puts web:1 back: the operator reports Stalled/RolledBackManually
+    (saying how to resume) and does not deploy web:2 again, self-heal on; `resume` hands it back."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    def run_cli(*args: str):
+        return CliRunner().invoke(cli, ["--endpoint-url", local.url, "--region", "us-east-1", *args])
+
+    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
+    calls = CallLog()
+    config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=0.5, retry_delay=0.5,
+                            call_log=calls)
+    async with run_operator(kube.url, config):
+        await create_synced_app(kube)
+        containers = [{**TASK_DEFINITION["containerDefinitions"][0], "image": "nginx:1.27"}]
+        await kube.patch_spec("EcsTaskDefinition", "web", {"containerDefinitions": containers})
+        await synced(kube, "EcsService", "web", lastAppliedRevision="web:2")
+        await ready(kube, "EcsService", "web")
+
+        result = await asyncio.to_thread(run_cli, "rollback", "web", "--cluster", "shop", "--no-wait")
+        assert result.exit_code == 0, result.output
+
+        async def suspended():
+            status = await kube.status("EcsService", "web")
+            conditions = {c["type"]: c for c in status.get("conditions") or []}
+            stalled = conditions.get("Stalled", {})
+            return stalled if stalled.get("status") == "True" and stalled.get("reason") == "RolledBackManually" else None
+        stalled = await kube.wait_for(suspended, what="Stalled/RolledBackManually")
+        assert "ecs-reconciler resume web --cluster shop" in stalled["message"]
+        updates = calls.calls[("ecs", "UpdateService")]
+        await asyncio.sleep(3)  # six resync periods with self-heal: none may deploy web:2 again
+        assert calls.calls[("ecs", "UpdateService")] == updates
+        assert ecs.describe_services(cluster="shop", services=["web"])["services"][0]["taskDefinition"].endswith("web:1")
+
+        result = await asyncio.to_thread(run_cli, "resume", "web", "--cluster", "shop")
+        assert result.exit_code == 0, result.output
+
+        async def redeployed():
+            running = ecs.describe_services(cluster="shop", services=["web"])["services"][0]["taskDefinition"]
+            return running if running.endswith("web:2") else None
+        await kube.wait_for(redeployed, what="web:2 deployed again")
