@@ -219,11 +219,12 @@ class Planner:
                               "to manage it anyway (it is then never pruned)"])
         action = self._decide(item, obs, desired_form, observed_form, request)
         action.depends_on = deps
-        if action.adopt:
-            # Nothing to tag: an adopted schedule in a group we do not own stays managed by the annotation.
+        if action.action == "update":
+            # Nothing to tag: an adopted schedule in a group we do not own stays managed by the
+            # annotation, and no owner tag can be recorded on a schedule.
             action.adopt = False
-            action.reasons = [r for r in action.reasons if not r.startswith("adopts")]
-            if not action.changes and action.action == "update":
+            action.reasons = [r for r in action.reasons if not r.startswith(("adopts", "records its owner"))]
+            if not action.changes:
                 action.action, action.reasons = "none", []
         return action
 

@@ -63,3 +63,23 @@ def test_creates_say_what_they_do_and_which_calls_they_make():
     assert calls[("application-autoscaling", "PutScalingPolicy")] == 1
     assert plan.get("Cluster", "c").depends_on == ["CapacityProvider/ec2"]
     assert plan.get("Schedule", "hourly").depends_on == ["Cluster/c", "TaskDefinition/job"]
+
+
+def test_a_schedule_in_sync_under_an_owning_object_plans_nothing():
+    """No owner tag can be recorded on a schedule: the operator's owner must not plan a write forever."""
+    from reconciler.observed.state import Observed
+    from reconciler.ownership import MANAGED_BY
+
+    desired = load_text(MANIFESTS)
+    request = Planner("ecs-reconciler").plan(desired, ObservedState()).get("Schedule", "hourly").request
+    body = {**request, "Arn": "arn:aws:scheduler:us-east-1:123456789012:schedule/ecs-reconciler/hourly",
+            "Target": {**request["Target"], "Arn": "arn:aws:ecs:us-east-1:123456789012:cluster/c",
+                       "EcsParameters": {"TaskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/job:1"}}}
+    state = ObservedState()
+    state.put(Observed("Schedule", "hourly", body["Arn"], body, {MANAGED_BY: "ecs-reconciler"}))
+    state.put(Observed("TaskDefinition", "job", "arn:aws:ecs:us-east-1:123456789012:task-definition/job:1",
+                       {"family": "job", "revision": 1,
+                        "containerDefinitions": [{"name": "job", "image": "job:1", "memory": 64}]},
+                       {MANAGED_BY: "ecs-reconciler"}))
+    plan = Planner("ecs-reconciler", owners={"Schedule/hourly": "team/hourly/uid-1"}).plan(desired, state)
+    assert plan.get("Schedule", "hourly").action == "none"
