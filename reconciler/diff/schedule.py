@@ -58,13 +58,15 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     """Canonical form of a CreateSchedule request or a GetSchedule response. The target's cluster
     ARN reads as the cluster name, the task definition ARN as `family:revision`."""
     out = fill(project(spec, REQUEST_FIELDS), DEFAULTS)
+    if out.get("Description") == "":
+        out.pop("Description")  # no description, whether an API answer leaves it out or sends ""
     out["GroupName"] = out.get("GroupName") or DEFAULT_GROUP
     for name in ("StartDate", "EndDate"):
         out[name] = _instant(out.get(name))
     target = out.get("Target")
     if isinstance(target, dict):
         fill(target, TARGET_DEFAULTS)
-        target["Input"] = _input(target.get("Input"))
+        target["Input"] = _input(target.get("Input") or None)
         ecs = target.get("EcsParameters")
         if isinstance(ecs, dict):
             if is_cluster_arn(target.get("Arn")):
