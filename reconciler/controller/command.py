@@ -14,6 +14,8 @@ import click
 
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..observed.rollouts import ROLLOUT_TIMEOUT
+from ..notifications.dispatcher import NotificationCollector
+from ..notifications.options import notification_options, notifier_from
 from .loop import Controller, ControllerConfig
 
 log = logging.getLogger("reconciler.controller")
@@ -28,14 +30,17 @@ def _listen(value: str) -> tuple[str, int]:
 
 def build_server(controller: Controller, host: str = "127.0.0.1", port: int = 0, webhook_secret: str | None = None,
                  admin_token: str | None = None):
-    """The controller's HTTP surface (not started): probes, /metrics, /status, webhook, suspend."""
+    """The controller's HTTP surface (not started): dashboard, probes, /metrics, /status, webhook, suspend."""
+    from .dashboard import add_dashboard
     from .http import controller_server
 
-    return controller_server(
+    server = controller_server(
         host=host, port=port, registry=controller.metrics.registry, status=controller.status.document,
         ready=lambda: controller.ready, webhook_secret=webhook_secret.encode() if webhook_secret else None,
         on_push=controller.on_push if webhook_secret else None, on_suspend=controller.suspend,
         on_resume=controller.resume, admin_token=admin_token)
+    add_dashboard(server, controller.status.document, lambda: controller.status.version)
+    return server
 
 
 def _refuse_exposed_control(listen: str, admin_token: str | None) -> None:
@@ -86,12 +91,13 @@ def _refuse_exposed_control(listen: str, admin_token: str | None) -> None:
                    "push writes the manifests, and the controller's environment holds its own credentials.")
 @click.option("--tfstate", multiple=True,
               help="Terraform state for ${tfstate:...} references: FILE or s3://bucket/key (repeatable).")
+@notification_options
 @click.pass_obj
 def run(state, source: str, poll_interval: float, resync_period: float, full_resync_period: float,
         events_queue: str | None, self_heal: bool, prune: bool, dry_run: bool, concurrency: int, listen: str,
         webhook_secret: str | None, admin_token: str | None, once: bool, state_file: str | None, cache_dir: str | None,
         rollout_timeout: float, flap_limit: int, allow_replace: bool, verify: bool, allow_env: tuple[str, ...],
-        tfstate: tuple[str, ...]) -> None:
+        tfstate: tuple[str, ...], **notify: str | None) -> None:
     """Run the GitOps controller: keep ECS converged to a directory or a git branch."""
     from . import logging_json
 
@@ -103,6 +109,11 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
 
     if not once:
         _refuse_exposed_control(listen, admin_token)
+    if notify.get("notify_github_token") and not notify.get("notify_github_repo"):
+        from .happenings import github_repository
+
+        notify["notify_github_repo"] = github_repository(source)  # statuses go to the source repository
+    notifier = notifier_from(notify)
     config = ControllerConfig(source=source, poll_interval=poll_interval, resync_period=resync_period,
                               full_resync_period=full_resync_period, events_queue=events_queue,
                               self_heal=self_heal, prune=prune, dry_run=dry_run, concurrency=concurrency,
@@ -111,11 +122,18 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
                               allow_replace=allow_replace, verify=verify, tfstate=tuple(tfstate),
                               allow_env=tuple(allow_env))
     controller = Controller(state.clients(), config)
+    if notifier.destinations:
+        controller.add_sink(notifier)
+        controller.status.notifications = notifier.stats
+        controller.metrics.registry.register(NotificationCollector(notifier))
+        notifier.start()
     if once:
         try:
             ok = controller.sync_once()
         finally:
             controller.stop()
+            notifier.flush()
+            notifier.stop()
         raise SystemExit(0 if ok else 1)
 
     host, port = _listen(listen)
@@ -134,5 +152,7 @@ def run(state, source: str, poll_interval: float, resync_period: float, full_res
     while not stop.wait(0.5):
         pass
     controller.stop()
+    notifier.flush(5.0)
+    notifier.stop()
     server.stop()
     log.info("controller stopped")

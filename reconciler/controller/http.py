@@ -1,25 +1,28 @@
-"""The controller's small HTTP surface: probes, metrics, status, git webhook, suspend/resume.
+"""The controller's HTTP surface: probes, metrics, status, dashboard, git webhook, suspend/resume.
 
-Stdlib only (ThreadingHTTPServer) because the surface is tiny and must not pull a web framework
-into the engine. The server knows nothing about reconciling: callers register routes, and the
-builders below turn plain callables into handlers. Request bodies are size-checked from
-Content-Length *before* reading, so a large upload costs no memory.
+Built on aiohttp (already a dependency through kopf), run on its own event loop in a background
+thread so the rest of the controller stays synchronous. The server knows nothing about
+reconciling: callers register routes, and the builders below turn plain callables into handlers
+(run on a thread pool, so a slow one never blocks the others). Request bodies are size-checked
+from Content-Length *before* reading, so a large upload costs no memory; a streamed (chunked) body
+is refused. Long-lived responses (server-sent events) register an async handler with `stream`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hmac
 import ipaddress
 import json
 import logging
 import socket
 import threading
-import urllib.parse
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Awaitable, Callable
 
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -47,6 +50,7 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+StreamHandler = Callable[[web.Request, asyncio.Event], Awaitable[web.StreamResponse]]
 
 
 def json_response(status: int, payload: object) -> Response:
@@ -54,40 +58,66 @@ def json_response(status: int, payload: object) -> Response:
 
 
 class ControllerHTTPServer:
-    """Routes (method, path) to handlers on a background thread; ``stop`` shuts it down."""
+    """Routes (method, path) to handlers on a background event loop; ``stop`` shuts it down.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, request_timeout: float = 30.0) -> None:
-        self._routes: dict[tuple[str, str], tuple[Handler, int]] = {}
-        self._server = ThreadingHTTPServer((host, port), self._handler_class(request_timeout))
-        self._server.daemon_threads = True
+    The socket is bound when the server is made (a port in use fails here, not later), and served
+    once ``start`` is called."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, request_timeout: float = 30.0,
+                 workers: int = 16) -> None:
+        self._routes: list[tuple[str, str, Handler, int]] = []
+        self._streams: list[tuple[str, StreamHandler]] = []
+        self._request_timeout = request_timeout
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._sock = socket.create_server((host, port), family=family, backlog=128)
+        self._pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="controller-http")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._closing: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
 
     def route(self, method: str, path: str, handler: Handler, *, max_body: int = 0) -> None:
         """Register ``handler``; requests with a body over ``max_body`` bytes get 413 unread."""
-        self._routes[(method.upper(), path)] = (handler, max_body)
+        self._routes.append((method.upper(), path, handler, max_body))
+
+    def stream(self, path: str, handler: StreamHandler) -> None:
+        """Register an async GET handler for a long-lived response; it gets the request and an event
+        set when the server is stopping (it must then return)."""
+        self._streams.append((path, handler))
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._sock.getsockname()[1]
 
     @property
     def url(self) -> str:
-        host = self._server.server_address[0]
-        return f"http://{host}:{self.port}"
+        host = self._sock.getsockname()[0]
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
     def start(self) -> "ControllerHTTPServer":
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="controller-http", daemon=True
-        )
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(target=self._serve, args=(ready, failure), name="controller-http", daemon=True)
         self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = self._loop = None
+            raise failure[0]
         return self
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
+        if self._thread is not None and self._loop is not None:
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+            try:
+                future.result(timeout=10)
+            except Exception:  # noqa: BLE001 - stopping must not fail the caller
+                log.exception("HTTP server shutdown failed")
+            self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._thread = None
-        self._server.server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._sock.close()
 
     def __enter__(self) -> "ControllerHTTPServer":
         return self.start()
@@ -95,99 +125,78 @@ class ControllerHTTPServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _dispatch(self, method: str, raw_path: str) -> tuple[Handler, int] | Response:
-        path = urllib.parse.urlsplit(raw_path).path
-        if (method, path) in self._routes:
-            return self._routes[(method, path)]
-        allowed = sorted(m for m, p in self._routes if p == path)
-        if allowed:
-            return Response(HTTPStatus.METHOD_NOT_ALLOWED, b"method not allowed\n", headers={"Allow": ", ".join(allowed)})
-        return Response(HTTPStatus.NOT_FOUND, b"not found\n")
+    # -- the event loop thread -------------------------------------------------------------------------
 
-    def _handler_class(self, request_timeout: float) -> type[BaseHTTPRequestHandler]:
-        server = self
+    def _serve(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._begin())
+        except BaseException as exc:  # noqa: BLE001 - handed to start()
+            failure.append(exc)
+            ready.set()
+            loop.close()
+            return
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
 
-        class _Handler(BaseHTTPRequestHandler):
-            timeout = request_timeout  # a stalled client cannot pin a thread forever
-            server_version = "ecs-reconciler"
-            sys_version = ""
+    async def _begin(self) -> None:
+        self._closing = asyncio.Event()
+        limit = max([m for *_, m in self._routes] + [MAX_BODY])
+        app = web.Application(client_max_size=limit, handler_args={"max_field_size": 16384})
+        for method, path, handler, max_body in self._routes:
+            app.router.add_route(method, path, self._wrap(handler, max_body))
+        for path, handler in self._streams:
+            app.router.add_route("GET", path, self._wrap_stream(handler))
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
+                                     keepalive_timeout=self._request_timeout)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
 
-            def do_GET(self) -> None:
-                self._handle()
+    async def _shutdown(self) -> None:
+        if self._closing is not None:
+            self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
-            def do_POST(self) -> None:
-                self._handle()
+    def _wrap(self, handler: Handler, max_body: int):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+                return _send(Response(HTTPStatus.LENGTH_REQUIRED, b"content-length required\n"), close=True)
+            length = request.content_length or 0
+            if length > max_body:
+                return _send(Response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"body too large\n"), close=True)
+            body = await request.read() if length else b""
+            req = Request(request.method, request.path, {k: request.query.getall(k) for k in request.query.keys()},
+                          {k.lower(): v for k, v in request.headers.items()}, body)
+            try:
+                response = await asyncio.get_running_loop().run_in_executor(self._pool, handler, req)
+            except Exception:
+                log.exception("handler for %s %s failed", request.method, request.path)
+                response = Response(HTTPStatus.INTERNAL_SERVER_ERROR, b"internal error\n")
+            return _send(response)
 
-            def _handle(self) -> None:
-                found = server._dispatch(self.command, self.path)
-                if isinstance(found, Response):
-                    self._drain_declared_body(MAX_BODY)
-                    return self._send(found)
-                handler, max_body = found
-                body = self._read_body(max_body)
-                if isinstance(body, Response):
-                    return self._send(body)
-                parts = urllib.parse.urlsplit(self.path)
-                request = Request(self.command, parts.path, urllib.parse.parse_qs(parts.query),
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
-                try:
-                    response = handler(request)
-                except Exception:
-                    log.exception("handler for %s %s failed", self.command, parts.path)
-                    response = Response(HTTPStatus.INTERNAL_SERVER_ERROR, b"internal error\n")
-                self._send(response)
+        return handle
 
-            def _read_body(self, limit: int) -> bytes | Response:
-                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                    self.close_connection = True
-                    return Response(HTTPStatus.LENGTH_REQUIRED, b"content-length required\n")
-                raw = self.headers.get("Content-Length", "0").strip()
-                if not raw.isdigit():
-                    self.close_connection = True
-                    return Response(HTTPStatus.BAD_REQUEST, b"bad content-length\n")
-                length = int(raw)
-                if length > limit:
-                    self._drain(length, 4 * max(limit, MAX_BODY))
-                    return Response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"body too large\n")
-                return self.rfile.read(length)
+    def _wrap_stream(self, handler: StreamHandler):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await handler(request, self._closing)
 
-            def _drain_declared_body(self, cap: int) -> None:
-                raw = self.headers.get("Content-Length", "0").strip()
-                if raw.isdigit():
-                    self._drain(int(raw), cap)
-                else:
-                    self.close_connection = True
+        return handle
 
-            def _drain(self, length: int, cap: int) -> None:
-                """Discard a rejected body so the client can read our reply; give up past ``cap``."""
-                self.close_connection = True
-                if length > cap:
-                    return  # not worth reading: reply and hang up
-                self.connection.settimeout(2.0)
-                remaining = length
-                try:
-                    while remaining > 0:
-                        chunk = self.rfile.read1(min(remaining, 65536))
-                        if not chunk:
-                            break
-                        remaining -= len(chunk)
-                except OSError:
-                    pass
 
-            def _send(self, response: Response) -> None:
-                self.send_response(int(response.status))
-                self.send_header("Content-Type", response.content_type)
-                self.send_header("Content-Length", str(len(response.body)))
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(response.body)
+def _send(response: Response, *, close: bool = False) -> web.Response:
+    headers = {"Content-Type": response.content_type, "Server": "ecs-reconciler", **response.headers}
+    if close:
+        headers["Connection"] = "close"
+    return web.Response(status=int(response.status), body=response.body, headers=headers)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                log.debug("http %s %s", self.address_string(), format % args)
 
-        return _Handler
+
 
 
 def health_handler() -> Handler:

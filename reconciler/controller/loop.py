@@ -25,6 +25,7 @@ from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, blocked_by
 from ..aws import Clients
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
+from ..observed.attribution import ChangeLog
 from ..observed.informer import Informer
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT
@@ -34,6 +35,7 @@ from ..plan.model import Action, Plan
 from ..verify.preflight import Preflight
 from . import decisions
 from .applied_specs import AppliedSpecs
+from .happenings import Announcer, Timeline, announce_reconcile
 from .metrics import ControllerMetrics
 from .resource_rows import Outcome, RolloutTracker, resource_rows
 from .source_feed import GitSourceError, SourceFeed
@@ -93,9 +95,14 @@ class Controller:
             poll_interval=config.poll_interval, resync_period=config.resync_period, tfstate=config.tfstate,
             control_files=(SUSPEND_FILE,), allow_env=config.allow_env, on_error=self._source_failed,
             on_fetched=lambda revision: self.status.update(fetched_revision=revision),
-            on_loaded=lambda revision: self.status.update(source_error=None))
+            on_loaded=self._source_loaded)
         self.status = StatusBoard(self.source.display, {"selfHeal": config.self_heal, "prune": config.prune,
                                                         "dryRun": config.dry_run})
+        # Who made each write the event stream shows (drift attribution), and what happened, said once.
+        self.changes = ChangeLog()
+        self.timeline = Timeline()
+        self.status.timeline = self.timeline
+        self.announcer = Announcer(self.source.display, [self.timeline, lambda _h: self.status.touch()])
         self._http_suspended = False
         self._ready = False
         self.applied = AppliedSpecs(config.state_file)
@@ -143,7 +150,17 @@ class Controller:
         if rejected:
             self.metrics.source_errors.inc()
         self.status.update(source_error=message)
+        if self.announcer.once("source", self.source.display, message):
+            self.announcer.say("source-error", self.source.display, message, self.source.seen_revision)
         log.error("source error: %s", message, extra={"revision": self.source.seen_revision})
+
+    def _source_loaded(self, revision: str | None) -> None:
+        self.status.update(source_error=None)
+        self.announcer.forget("source", self.source.display)
+
+    def add_sink(self, sink) -> None:
+        """Also send every happening (drift found, apply failed, ...) to `sink` (notifications)."""
+        self.announcer.sinks.append(sink)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -257,7 +274,7 @@ class Controller:
         from ..observed.event_cache import EventCache
 
         self.consumer = EventConsumer(self.clients, self.config.events_queue, EventCache(), self._on_dirty,
-                                      wait_seconds=self.config.events_wait_seconds)
+                                      wait_seconds=self.config.events_wait_seconds, changes=self.changes)
         self._spawn("event-consumer", self.consumer.run, self._stop)
 
     def _on_dirty(self, keys: set) -> None:
@@ -316,6 +333,12 @@ class Controller:
                 if action.key in outcome.done:
                     self.flap_guard.applied(action)
         rows, moving = resource_rows(plan, outcome, self.rollouts)
+        for row in rows:
+            if row.state == "drifted":
+                row.changed_by = self.changes.document(row.kind, row.name)
+            if row.rollout is not None and self.consumer is not None:
+                row.rollout["stoppedTasks"] = self.consumer.cache.stopped_tasks(row.name)
+        announce_reconcile(self.announcer, plan, outcome, rows, revision, self.changes.document)
         # What we wrote, failed to write, or is still rolling out must be read again next time.
         self.informer.mark(set(outcome.done) | set(outcome.failed) | moving)
         self.status.set_resources(rows)

@@ -59,6 +59,21 @@ def _paths(action: Action) -> list[str]:
     return sorted({c.path for c in action.changes})
 
 
+DEPLOYMENT_FIELDS = ("id", "status", "rolloutState", "rolloutStateReason", "taskDefinition", "desiredCount",
+                     "runningCount", "pendingCount", "failedTasks")
+
+
+def rollout_view(action: Action) -> dict | None:
+    """A service's rollout as the dashboard shows it: task counts and each deployment."""
+    if action.kind != "Service" or action.observed is None:
+        return None
+    body = action.observed.body
+    return {"desiredCount": body.get("desiredCount"), "runningCount": body.get("runningCount"),
+            "pendingCount": body.get("pendingCount"),
+            "deployments": [{k: d.get(k) for k in DEPLOYMENT_FIELDS if d.get(k) is not None}
+                            for d in body.get("deployments") or []]}
+
+
 def resource_rows(plan: Plan, outcome: Outcome, rollouts: RolloutTracker) -> tuple[list[ResourceStatus], set[Key]]:
     """A status row per resource, and the services still moving (to read again soon)."""
     rows, moving = [], set()
@@ -67,7 +82,7 @@ def resource_rows(plan: Plan, outcome: Outcome, rollouts: RolloutTracker) -> tup
         if action.action == "delete" and key in outcome.done:
             rollouts.deployed.pop(key, None)
             continue
-        row = ResourceStatus(action.kind, action.name, "in-sync", action=action.action)
+        row = ResourceStatus(action.kind, action.name, "in-sync", action=action.action, rollout=rollout_view(action))
         rollout = rollouts.rollout(action)
         if rollout.in_progress:
             moving.add(key)
@@ -101,11 +116,13 @@ def resource_rows(plan: Plan, outcome: Outcome, rollouts: RolloutTracker) -> tup
             row.error = "waits for a dependency that is held back (needs-replace or perpetual-diff)"
         elif key in outcome.rolled_back:
             row.state, row.drift = "failed", _paths(action)
+            if row.rollout is not None:
+                row.rollout["rolledBack"] = True
             row.error = ((rollout.reason + "; ") if rollout.reason else "") + (
                 "ECS replaced the deployment of this spec (rolled back); not deployed again until the manifest changes")
         elif key in outcome.syncs:
-            row.state, row.drift = "pending", _paths(action)
+            row.state, row.drift, row.diff = "pending", _paths(action), masked_changes(action)
         else:
-            row.state, row.drift = "drifted", _paths(action)
+            row.state, row.drift, row.diff = "drifted", _paths(action), masked_changes(action)
         rows.append(row)
     return rows, moving

@@ -30,13 +30,22 @@ class ResourceStatus:
     drift: list[str] = field(default_factory=list)
     error: str | None = None
     action: str = "none"
-    diff: list[dict[str, Any]] = field(default_factory=list)  # masked changes, for perpetual-diff
+    diff: list[dict[str, Any]] = field(default_factory=list)  # masked changes: drifted, pending, perpetual-diff
+    changed_by: dict[str, Any] | None = None  # who made a drift (observed/attribution.py), "unknown" if unseen
+    rollout: dict[str, Any] | None = None  # a service's deployments and task counts (resource_rows.rollout_view)
+    target: str | None = None  # grouping key on the dashboard (account/region, once targets exist)
 
     def document(self) -> dict[str, Any]:
         doc = {"kind": self.kind, "name": self.name, "state": self.state, "action": self.action,
                "drift": list(self.drift), "error": mask_text(self.error) if self.error else None}
         if self.diff:
             doc["diff"] = [dict(c) for c in self.diff]
+        if self.changed_by is not None:
+            doc["changedBy"] = dict(self.changed_by)
+        if self.rollout is not None:
+            doc["rollout"] = self.rollout
+        if self.target is not None:
+            doc["target"] = self.target
         return doc
 
 
@@ -54,15 +63,36 @@ class StatusBoard:
         self.suspended = False
         self.last_reconcile: float | None = None
         self.resources: dict[tuple[str, str], ResourceStatus] = {}
+        self.timeline: Any = None  # a happenings.Timeline, when the controller keeps one
+        self.notifications: Any = None  # () -> per-destination delivery counts, when notifications are on
+        self.version = 0  # grows with every change: the dashboard's live updates wait on it
 
     def update(self, **fields: Any) -> None:
         with self._lock:
             for name, value in fields.items():
                 setattr(self, name, value)
+            self.version += 1
 
     def set_resources(self, rows: list[ResourceStatus]) -> None:
         with self._lock:
             self.resources = {(r.kind, r.name): r for r in rows}
+            self.version += 1
+
+    def put(self, row: ResourceStatus) -> None:
+        """Set one resource's row (the operator updates objects one at a time)."""
+        with self._lock:
+            self.resources[(row.kind, row.name)] = row
+            self.version += 1
+
+    def remove(self, kind: str, name: str) -> None:
+        with self._lock:
+            if self.resources.pop((kind, name), None) is not None:
+                self.version += 1
+
+    def touch(self) -> None:
+        """Something shown changed outside the fields above (the timeline)."""
+        with self._lock:
+            self.version += 1
 
     def rows(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -85,4 +115,6 @@ class StatusBoard:
                 if self.last_reconcile else None,
                 "policies": dict(self.policies),
                 "resources": [r.document() for r in self.resources.values()],
+                "timeline": self.timeline.documents() if self.timeline is not None else [],
+                **({"notifications": self.notifications()} if self.notifications is not None else {}),
             }

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any, Callable
 
 READ_PREFIXES = ("Describe", "List", "Get")
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def access_key(authorization: str) -> str:
+    """The access key id a SigV4 request was signed with ("local" when unsigned): the caller."""
+    match = _CREDENTIAL.search(authorization or "")
+    return match.group(1) if match else "local"
 
 
 def camel(value: Any) -> Any:
@@ -51,7 +59,9 @@ def report_writes(cls: type, event_source: str, bound: Callable[[], Any], lock: 
             except (TypeError, ValueError):
                 response = None
             endpoint.on_api_call(action=action, params=camel(copy.deepcopy(request)), response=response,
-                                 region=self.region, account=self.current_account, event_source=event_source)
+                                 region=self.region, account=self.current_account,
+                                 access_key=access_key(self.headers.get("Authorization", "")),
+                                 user_agent=self.headers.get("User-Agent", ""), event_source=event_source)
         return status, headers, body
 
     cls.call_action = call_action

@@ -34,7 +34,7 @@ def iso(moment: datetime | None = None, millis: bool = True) -> str:
 
 def envelope(detail_type: str, detail: dict, resources: list[str], account: str, region: str,
              source: str = "aws.ecs") -> dict:
-    """The EventBridge envelope around an event detail (ECS's own, or a CloudTrail API call)."""
+    """The EventBridge envelope around an ECS (or CloudTrail) event detail."""
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -48,19 +48,26 @@ def envelope(detail_type: str, detail: dict, resources: list[str], account: str,
     }
 
 
-def api_call_event(action: str, params: dict, response: Any, account: str, region: str,
-                   event_source: str = "ecs.amazonaws.com") -> dict:
-    """An "AWS API Call via CloudTrail" event for one write call (`event_source`: the service's
-    CloudTrail name; EventBridge's `source` is `aws.` and its first label, as AWS sends it)."""
+def user_identity(account: str, access_key: str) -> dict:
+    """CloudTrail's `userIdentity` of an IAM user: the local endpoint has one user per access key id."""
+    name = access_key or "local"
+    return {"type": "IAMUser", "principalId": f"AIDA{name.upper()[:16]}", "arn": f"arn:aws:iam::{account}:user/{name}",
+            "accountId": account, "accessKeyId": name, "userName": name}
+
+
+def api_call_event(action: str, params: dict, response: Any, account: str, region: str, *,
+                   access_key: str = "local", user_agent: str = "", event_source: str = "ecs.amazonaws.com") -> dict:
+    """An "AWS API Call via CloudTrail" event for one write call, naming its caller; its source is
+    "aws." and the service (aws.ecs, aws.events), as EventBridge delivers CloudTrail events."""
     detail = {
         "eventVersion": "1.08",
-        "userIdentity": {"type": "Root", "accountId": account, "arn": f"arn:aws:iam::{account}:root"},
+        "userIdentity": user_identity(account, access_key),
         "eventTime": iso(millis=False),
         "eventSource": event_source,
         "eventName": action,
         "awsRegion": region,
         "sourceIPAddress": "127.0.0.1",
-        "userAgent": "ecs-reconciler-local",
+        "userAgent": user_agent or "local-endpoint",
         "requestParameters": params,
         "responseElements": response,
         "requestID": str(uuid.uuid4()),

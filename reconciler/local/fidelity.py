@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from typing import Any
 from moto.ecs import models as ecs_models
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.events import models as events_models
+from moto.events.responses import EventsHandler
 
 from reconciler.local import autoscaling, capacity_providers, cloud_map, schedules, services, task_definitions
 
@@ -29,8 +31,11 @@ _bound = threading.local()
 _installed = False
 _install_lock = threading.Lock()
 
-# ECS write calls, reported as CloudTrail "AWS API Call" events.
+# ECS and EventBridge write calls, reported as CloudTrail "AWS API Call" events. PutEvents is a data
+# event, not a management one: CloudTrail does not send it to EventBridge (and the emitter's own
+# PutEvents would otherwise feed itself).
 READ_PREFIXES = ("Describe", "List", "Get", "Discover")
+EVENTS_NOT_REPORTED = {"PutEvents", "TestEventPattern", "PutPartnerEvents"}
 CLUSTER_PATH = "DescribeClustersResponse.clusters.Cluster."
 
 
@@ -61,6 +66,7 @@ def install() -> None:
         _patch_task_definition_registration(ecs_models.EC2ContainerServiceBackend)
         _patch_cluster_service_connect(ecs_models.EC2ContainerServiceBackend)
         _patch_rule_delivery(events_models.Rule)
+        _patch_events_api_calls(EventsHandler)
         autoscaling.install(bound, LOCK)
         schedules.install(bound, LOCK)
         capacity_providers.install(bound)
@@ -99,6 +105,8 @@ def _patch_response(cls: type) -> None:
                 response=_json_or_none(body),
                 region=self.region,
                 account=self.current_account,
+                access_key=_access_key(self.headers.get("Authorization", "")),
+                user_agent=self.headers.get("User-Agent", ""),
             )
         if int(status) < 300 and endpoint.has_response_hooks(action):
             body = endpoint.rewrite_response(action, body)
@@ -106,6 +114,45 @@ def _patch_response(cls: type) -> None:
         return status, headers, body
 
     cls.call_action = call_action
+
+
+def _patch_events_api_calls(cls: type) -> None:
+    """EventBridge write calls (PutRule, PutTargets, ...) through a LocalEndpoint emit their
+    CloudTrail event, naming the caller, as ECS's do."""
+    original_call_action = cls.call_action
+
+    def call_action(self: Any) -> Any:
+        status, headers, body = original_call_action(self)
+        endpoint = bound()
+        action = self._get_action()
+        if (endpoint is not None and int(status) < 300 and not action.startswith(READ_PREFIXES)
+                and action not in EVENTS_NOT_REPORTED):
+            endpoint.on_api_call(action=action, params=_camel(_json_or_none(self.body) or {}), response=_json_or_none(body),
+                                 region=self.region, account=self.current_account,
+                                 access_key=_access_key(self.headers.get("Authorization", "")),
+                                 user_agent=self.headers.get("User-Agent", ""), event_source="events.amazonaws.com")
+        return status, headers, body
+
+    cls.call_action = call_action
+
+
+def _camel(value: Any) -> Any:
+    """CloudTrail records EventBridge request parameters in camelCase (`name`, `rule`, `targets`),
+    not as the API's PascalCase request body."""
+    if isinstance(value, dict):
+        return {(k[:1].lower() + k[1:] if isinstance(k, str) else k): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def _access_key(authorization: str) -> str:
+    """The access key id a SigV4 request was signed with ("local" when unsigned)."""
+    match = _CREDENTIAL.search(authorization or "")
+    return match.group(1) if match else "local"
 
 
 def _gated(original: Any, replacement: Any) -> Any:

@@ -217,11 +217,13 @@ class LocalEndpoint:
         return json.dumps(document)
 
     def on_api_call(self, action: str, params: dict, response: Any, region: str, account: str,
-                    event_source: str = "ecs.amazonaws.com") -> None:
-        """Called by the fidelity layer after each successful write call (ECS, Application Auto
-        Scaling, EventBridge Scheduler, Auto Scaling)."""
+                    access_key: str = "local", user_agent: str = "", event_source: str = "ecs.amazonaws.com") -> None:
+        """Called by the fidelity layer after each successful write call (ECS, EventBridge, Application
+        Auto Scaling, Scheduler); the caller is named after the access key id it signed with (an IAM
+        user of that name)."""
         if self.scheduler.has_listeners():
-            self.scheduler.publish(api_call_event(action, params, response, account, region, event_source))
+            self.scheduler.publish(api_call_event(action, params, response, account, region, access_key=access_key,
+                                                  user_agent=user_agent, event_source=event_source))
 
 
 def serve(host: str = "127.0.0.1", port: int = 4566, settle_seconds: float = 1.0, emit_events: bool = True) -> None:

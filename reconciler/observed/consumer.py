@@ -34,6 +34,7 @@ class EventConsumer:
         wait_seconds: int = 20,
         max_messages: int = 10,
         error_backoff: float = 1.0,
+        changes: Any = None,
     ) -> None:
         self.sqs = clients.client("sqs")
         self.queue_url = queue_url
@@ -42,6 +43,7 @@ class EventConsumer:
         self.wait_seconds = wait_seconds
         self.max_messages = max(1, min(max_messages, 10))
         self.error_backoff = error_backoff
+        self.changes = changes  # an attribution.ChangeLog: who made each write call the stream shows
         self._counters: Counter = Counter()
         self._lock = threading.Lock()
         self._last_event_time: datetime | None = None
@@ -79,6 +81,8 @@ class EventConsumer:
                 log.log(level, "skipping message %s: %s", message.get("MessageId"), result.reason)
                 return True
             self.cache.apply(result)
+            if self.changes is not None:
+                self.changes.record(result)
             self._note_time(result)
             return True
         except Exception:

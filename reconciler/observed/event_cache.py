@@ -74,6 +74,17 @@ class EventCache:
             self._latest.expire()
             return dict(self._latest)
 
+    def stopped_tasks(self, service: str, limit: int = 5) -> list[dict]:
+        """The newest stopped tasks of `service` (its name: tasks carry "service:NAME" as their group),
+        with why they stopped, from task state events: what a failing rollout shows without another
+        AWS call."""
+        group = f"service:{service}"
+        stopped = [e for e in self.state().values()
+                   if e.kind == "task" and e.detail.get("group") == group and e.detail.get("lastStatus") == "STOPPED"]
+        stopped.sort(key=lambda e: e.time, reverse=True)
+        return [{k: e.detail.get(k) for k in ("taskArn", "taskDefinitionArn", "stopCode", "stoppedReason", "stoppedAt")
+                 if e.detail.get(k) is not None} for e in stopped[:limit]]
+
     @property
     def size(self) -> int:
         """Resources whose newest event is remembered (not `__len__`: an empty cache is still a cache)."""

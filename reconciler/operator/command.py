@@ -10,6 +10,9 @@ import kopf
 
 from ..apply.flap_guard import DEFAULT_LIMIT
 from ..aws import AwsSettings, CallLog
+from ..controller.status import StatusBoard
+from ..notifications.dispatcher import NotificationCollector
+from ..notifications.options import notification_options, notifier_from
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..report.masking import MaskingFilter
 from .handlers import OperatorConfig, build_registry
@@ -52,7 +55,7 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
 @click.option("--liveness", default="http://0.0.0.0:8080/healthz", show_default=True,
               help="kopf's liveness endpoint URL (empty to disable).")
 @click.option("--metrics-listen", default="127.0.0.1:9090", show_default=True,
-              help="Serve Prometheus /metrics on HOST:PORT (empty to disable).")
+              help="Serve Prometheus /metrics, /status and the dashboard (/) on HOST:PORT (empty to disable).")
 @click.option("--rollout-timeout", default=ROLLOUT_TIMEOUT, show_default=True,
               help="Seconds a service deployment may stay in progress before it is Stalled/RolloutFailed (0: never).")
 @click.option("--flap-limit", default=DEFAULT_LIMIT, show_default=True,
@@ -61,10 +64,11 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
               help="Tenancy policy file (YAML): which namespaces may adopt, which AWS name prefixes each namespace "
                    "may use; read again when it changes. Default: every namespace may do both.")
+@notification_options
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
              events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
-             rollout_timeout: float, flap_limit: int, policy_path: str | None) -> None:
+             rollout_timeout: float, flap_limit: int, policy_path: str | None, **notify: str | None) -> None:
     """Run the Kubernetes operator: EcsCapacityProvider, EcsCluster, EcsTaskDefinition, EcsService,
     EcsScheduledTask and EcsSchedule objects."""
     if not namespaces and not all_namespaces:
@@ -77,10 +81,16 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
     settings = AwsSettings(region=state.region or ("us-east-1" if state.local else None), endpoint_url=endpoint)
     call_log = CallLog()
     metrics = OperatorMetrics(call_log)
+    board = StatusBoard("kubernetes", {"selfHeal": self_heal})
     if metrics_listen:
         host, _, port = metrics_listen.rpartition(":")
-        metrics.serve(host or "127.0.0.1", int(port))
-    config = OperatorConfig(region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
+        metrics.serve(host or "127.0.0.1", int(port), board)
+    notifier = notifier_from(notify)
+    if notifier.destinations:
+        board.notifications = notifier.stats
+        metrics.registry.register(NotificationCollector(notifier))
+        notifier.start()
+    config = OperatorConfig(board=board, notify=notifier if notifier.destinations else None, region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
                             call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout,
                             flap_limit=flap_limit, policy=policy)

@@ -109,6 +109,13 @@ STATUS_SCHEMA: dict[str, Any] = {
         "synced": {"type": "boolean"},
         "drifted": {"type": "boolean"},
         "driftedPaths": {"type": "array", "items": {"type": "string"}},
+        "driftedBy": {
+            "type": "object", "nullable": True,
+            "description": "Who made the drift, from the CloudTrail event of the write call: principal ARN, call "
+                           "and time; principal \"unknown\" when no event was seen.",
+            "properties": {"principal": {"type": "string"}, "call": {"type": "string", "nullable": True},
+                           "time": {"type": "string", "nullable": True}, "label": {"type": "string"}},
+        },
         "observedGeneration": {"type": "integer"},
         "arn": {"type": "string"},
         "specHash": {"type": "string"},

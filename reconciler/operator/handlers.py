@@ -20,10 +20,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
 from ..aws import AwsSettings, CallLog, Clients
+from ..controller.happenings import Announcer, Timeline
+from ..controller.status import ResourceStatus
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
 from ..diff.rules import family_revision
 from ..errors import ReconcileError
+from ..observed.attribution import ChangeLog
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT, rolled_back, rollout_of
 from ..ownership import DEFAULT_INSTANCE, OWNER, is_owned
@@ -57,6 +60,21 @@ class OperatorConfig:
     metrics: Any = None  # an OperatorMetrics, when metrics are served
     flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the object is held (0: never)
     policy: Any = field(default_factory=Policy)  # a tenancy.Policy, or a PolicyFile read again when it changes
+    board: Any = None  # a controller.status.StatusBoard the operator's dashboard shows, when served
+    changes: Any = field(default_factory=ChangeLog)  # who made each write the event stream shows (attribution)
+    notify: Any = None  # called with each happening (drift found, apply failed, ...): a notifications.Notifier
+
+
+def _show(config: OperatorConfig, body: dict[str, Any], kind: str, name: str, state: str, paths: Any = (),
+          who: dict[str, Any] | None = None, error: str | None = None) -> None:
+    """Put the object's state on the dashboard's board (grouped by namespace), when one is served."""
+    if config.board is not None:
+        config.board.put(ResourceStatus(kind, name, state, drift=list(paths), changed_by=who, error=error,
+                                        target=body["metadata"].get("namespace")))
+
+
+def _who_text(who: dict[str, Any]) -> str:
+    return f"changed by {who['label']}" + (f" ({who['call']} at {who['time']})" if who.get("call") else "")
 
 
 class DirtyBoard:
@@ -156,13 +174,19 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
     rec = Reconciler(config)
     board = DirtyBoard()
     last_checked: dict[str, float] = {}  # object uid -> monotonic time of its last drift check
+    sinks: list[Any] = [config.notify] if config.notify is not None else []
+    if config.board is not None:
+        config.board.timeline = config.board.timeline or Timeline()
+        sinks += [config.board.timeline, lambda _h: config.board.touch()]
+    announcer = Announcer("kubernetes", sinks)  # each state said once (happenings.py)
     consumer: dict[str, Any] = {}
 
     def start_events(**_: Any) -> None:
         from ..observed.consumer import EventConsumer, start_consumer_thread
         from ..observed.event_cache import EventCache
 
-        events = EventConsumer(rec.clients, config.events_queue, EventCache(), board.mark, wait_seconds=1)
+        events = EventConsumer(rec.clients, config.events_queue, EventCache(), board.mark, wait_seconds=1,
+                               changes=config.changes)
         consumer["thread"], consumer["stop"] = start_consumer_thread(events, name="operator-events")
 
     def stop_events(**_: Any) -> None:
@@ -194,6 +218,11 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         _set_status(patch, synced=False, observedGeneration=generation,
                     conditions=st.stalled(previous, generation, reason, message))
         kopf.warn(body, reason=reason, message=mask_text(message))
+        kind = CRD_KINDS.get(body.get("kind", ""), body.get("kind", ""))
+        _show(config, body, kind, body["metadata"].get("name", ""), "failed", error=f"{reason}: {message}")
+        label = f"{kind}/{body['metadata'].get('name', '')}"
+        if announcer.once("failed", label, (reason, message)):
+            announcer.say("apply-failed", label, f"{label}: {reason}: {message}")
 
     def prepare(body: dict[str, Any], patch: kopf.Patch, kwargs: dict[str, Any]) -> Converted | None:
         try:
@@ -275,7 +304,9 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         else:
             conditions = rollout_conditions(previous, generation, plan.get(kind, name), reason)
         fields: dict[str, Any] = dict(synced=True, drifted=False, driftedPaths=[], observedGeneration=generation,
-                                      specHash=digest, conditions=conditions, perpetualDiff=None)
+                                      specHash=digest, conditions=conditions, perpetualDiff=None, driftedBy=None)
+        moving = any(c["type"] == "Reconciling" and c["status"] == "True" for c in conditions)
+        _show(config, body, kind, name, "rolling-out" if moving else "in-sync")
         count("reconciles", kind, outcome="synced")
         if arn:
             fields["arn"] = arn
@@ -293,6 +324,9 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         _set_status(patch, synced=True, drifted=True, driftedPaths=info.paths, observedGeneration=generation,
                     perpetualDiff={"applies": info.applies, "changes": masked_changes(action)},
                     conditions=st.stalled(previous, generation, "PerpetualDiff", message))
+        _show(config, body, action.kind, action.name, "perpetual-diff", info.paths, error=message)
+        if announcer.once("perpetual", action.label, tuple(info.paths)):
+            announcer.say("perpetual-diff", action.label, f"{action.label}: {message}", paths=list(info.paths))
         if info.first:
             kopf.warn(body, reason="PerpetualDiff", message=message)
             count("perpetual_diffs", action.kind)
@@ -361,6 +395,11 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                 stalled = next(c for c in conditions if c["type"] == "Stalled")
                 if stalled["status"] == "True":
                     kopf.warn(raw, reason=stalled["reason"], message=stalled["message"])
+                    announcer.say("rollout-failed", f"{kind}/{name}", f"{kind}/{name}: {stalled['message']}")
+            announcer.forget("drift", f"{kind}/{name}")
+            state = {"Stalled": "failed", "Reconciling": "rolling-out"}
+            _show(config, raw, kind, name, next((state[c["type"]] for c in conditions
+                                                 if c["type"] in state and c["status"] == "True"), "in-sync"))
             return
         rolled = manual_rollback(own) if own is not None and own.action in ("update", "replace") else None
         if rolled is not None:
@@ -381,16 +420,24 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             conditions = st.stalled(previous, generation, "RolledBack", message)
             if not _same_conditions(raw, conditions):
                 kopf.warn(raw, reason="RolledBack", message=message)
+                announcer.say("rolled-back", f"{kind}/{name}", f"{kind}/{name}: {message}")
                 _set_status(patch, drifted=True, driftedPaths=paths, conditions=conditions)
             return
-        kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}")
+        who = config.changes.document(kind, name)
+        kopf.warn(raw, reason="Drifted", message=f"{kind}/{name} drifted: {', '.join(paths)}; {_who_text(who)}")
         count("drift_detected", kind)
+        label = f"{kind}/{name}"
+        if announcer.once("drift", label, tuple(paths)):
+            announcer.say("drift-found", label, f"{label} drifted: {', '.join(paths)}", who=who, paths=list(paths))
         if config.self_heal:
             converge(raw, patch, converted, "drift healed")
             count("drift_healed", kind)
-            kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)}")
+            kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)} ({_who_text(who)})")
+            announcer.forget("drift", label)
+            announcer.say("drift-healed", label, f"{label} drift reverted")
         else:
-            _set_status(patch, drifted=True, driftedPaths=paths)
+            _set_status(patch, drifted=True, driftedPaths=paths, driftedBy=who)
+            _show(config, raw, kind, name, "drifted", paths, who)
 
     def delete(body: Any, **kwargs: Any) -> None:
         """Only what this very object owns (its owner tag) is touched: Delete deletes it, Retain
@@ -436,6 +483,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                     return
         if deleting:
             kopf.info(raw, reason="Delete", message=f"deleted {kind}/{name}")
+            if config.board is not None:
+                config.board.remove(kind, name)
         else:
             kopf.info(raw, reason="Retained",
                       message=f"deletionPolicy Retain: {kind}/{name} is left in place and released (owner tag removed)")

@@ -103,3 +103,34 @@ def test_duplicates_and_delays_when_asked():
 def test_plain_endpoint_emits_nothing(local):
     assert local.emitter is None
     assert not local.scheduler.has_listeners()
+
+
+def test_write_calls_emit_cloudtrail_events_naming_the_caller(emitting, queue):
+    """ECS and EventBridge write calls come back as "AWS API Call via CloudTrail" events whose
+    userIdentity is the IAM user of the signing access key, and whose parameters map to our keys."""
+    import boto3
+
+    from reconciler.observed.attribution import ChangeLog
+    from reconciler.observed.events import parse_message
+
+    events = emitting.client("events")
+    sqs = emitting.client("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="trail-to-queue", EventPattern=json.dumps({"detail-type": ["AWS API Call via CloudTrail"]}))
+    events.put_targets(Rule="trail-to-queue", Targets=[{"Id": "queue", "Arn": arn}])
+    bob = boto3.client("events", endpoint_url=emitting.url, region_name="us-east-1", aws_access_key_id="bob",
+                       aws_secret_access_key="bob")
+    bob.put_rule(Name="nightly", ScheduleExpression="rate(1 day)")
+    events.put_events(Entries=[{"Source": "app", "DetailType": "x", "Detail": "{}"}])  # a data event: not reported
+
+    bodies = drain(emitting, queue, lambda bs: any(b["detail"].get("userIdentity", {}).get("userName") == "bob"
+                                                    for b in bs))
+    calls = [b for b in bodies if b["detail-type"] == "AWS API Call via CloudTrail"]
+    assert "PutEvents" not in {b["detail"]["eventName"] for b in calls}
+    put = next(b for b in calls if b["detail"]["userIdentity"].get("userName") == "bob")
+    assert put["source"] == "aws.events" and put["detail"]["eventSource"] == "events.amazonaws.com"
+    assert put["detail"]["requestParameters"] == {"name": "nightly", "scheduleExpression": "rate(1 day)"}
+    log = ChangeLog()
+    log.record(parse_message(json.dumps(put)))
+    who = log.document("ScheduledTask", "nightly")
+    assert who["principal"] == "arn:aws:iam::123456789012:user/bob" and who["call"] == "PutRule"

@@ -166,3 +166,21 @@ def test_concurrent_apply_matches_sequential():
     assert shared.state() == sequential.state()
     assert shared.counters()["received"] == len(events)
     assert shared.drain_dirty() == sequential.drain_dirty()
+
+
+def test_stopped_tasks_of_a_service_with_their_reasons_newest_first():
+    from test_events_samples import TASK_EVENT
+
+    cache = EventCache()
+    for n, (status, reason) in enumerate([("STOPPED", "Essential container in task exited"), ("RUNNING", None),
+                                          ("STOPPED", "Task failed ELB health checks")]):
+        event = json.loads(json.dumps(TASK_EVENT))
+        detail = event["detail"]
+        detail.update(taskArn=detail["taskArn"] + str(n), lastStatus=status, version=1,
+                      updatedAt=f"2024-03-01T10:0{n}:00Z")
+        if reason:
+            detail.update(stoppedReason=reason, stopCode="EssentialContainerExited")
+        cache.apply(parse_message(json.dumps(event)))
+    stopped = cache.stopped_tasks("sample-fargate")
+    assert [t["stoppedReason"] for t in stopped] == ["Task failed ELB health checks", "Essential container in task exited"]
+    assert cache.stopped_tasks("other") == []

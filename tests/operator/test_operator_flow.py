@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from reconciler.aws import CallLog
+from reconciler.controller.status import StatusBoard
 from reconciler.operator.handlers import OperatorConfig
 
 CLUSTER = {"settings": [{"name": "containerInsights", "value": "enabled"}], "tags": {"team": "shop"}}
@@ -145,9 +146,12 @@ async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emit
 
     local = emitting
     queue = setup_event_stream(Clients(AwsSettings(region="us-east-1", endpoint_url=local.url), CallLog()))["queue_url"]
-    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
+    # Another IAM user makes the change: the local endpoint names the caller by its access key.
+    ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1", aws_access_key_id="alice",
+                       aws_secret_access_key="alice")
+    board, said = StatusBoard("kubernetes", {}), []
     config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=600, self_heal=False,
-                            retry_delay=0.5, events_queue=queue, tick_seconds=0.5)
+                            retry_delay=0.5, events_queue=queue, tick_seconds=0.5, board=board, notify=said.append)
     async with run_operator(kube.url, config):
         await create_synced_app(kube)
         ecs.update_service(cluster="shop", service="web", desiredCount=2)
@@ -157,6 +161,16 @@ async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emit
             return status if status.get("drifted") else None
         status = await kube.wait_for(drifted, timeout=15, what="drift reported through the event stream")
         assert status["driftedPaths"] == ["spec.desiredCount"]
+        assert status["driftedBy"]["principal"] == "arn:aws:iam::123456789012:user/alice"
+        assert status["driftedBy"]["call"] == "UpdateService" and status["driftedBy"]["time"]
+        row = next(r for r in board.document()["resources"] if r["kind"] == "Service")
+        assert row["state"] == "drifted" and row["changedBy"]["principal"].endswith(":user/alice")
+        assert row["target"]  # grouped by the object's namespace
+        drifts = [h for h in said if h.kind == "drift-found"]
+        assert len(drifts) == 1 and drifts[0].who["principal"].endswith(":user/alice"), said
+        drifted_events = [e for e in kube.events() if e.get("reason") == "Drifted"]
+        assert any("changed by arn:aws:iam::123456789012:user/alice (UpdateService" in e.get("message", "")
+                   for e in drifted_events), drifted_events
 
 
 @pytest.mark.asyncio
@@ -169,10 +183,11 @@ async def test_metrics_count_reconciles_drift_and_aws_calls(kube, local, run_ope
 
     calls = CallLog()
     metrics = OperatorMetrics(calls)
-    server = metrics.serve("127.0.0.1", 0)
+    board = StatusBoard("kubernetes", {})
+    server = metrics.serve("127.0.0.1", 0, board)
     ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
     config = OperatorConfig(region="us-east-1", endpoint_url=local.url, resync_seconds=0.5, self_heal=True,
-                            retry_delay=0.5, call_log=calls, metrics=metrics)
+                            retry_delay=0.5, call_log=calls, metrics=metrics, board=board)
     try:
         async with run_operator(kube.url, config):
             await create_synced_app(kube)
@@ -187,6 +202,8 @@ async def test_metrics_count_reconciles_drift_and_aws_calls(kube, local, run_ope
                 samples = scrape()
                 return samples if samples.get(("ecs_reconciler_drift_healed_total", (("kind", "Service"),))) else None
             samples = await kube.wait_for(healed, what="drift healed in metrics")
+            page = urllib.request.urlopen(f"{server.url}/").read().decode()  # the dashboard, same port
+            assert 'id="Service/web"' in page and 'id="Cluster/shop"' in page and 'id="control"' not in page
     finally:
         server.stop()
     assert samples[("ecs_reconciler_operator_reconciles_total", (("kind", "Service"), ("outcome", "synced")))] >= 1
