@@ -56,6 +56,7 @@ test: $(STAMP) helm lint
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.targets
 
 crds: $(STAMP)
 	$(BIN)/python -m reconciler.operator.crds --output helm/crds/

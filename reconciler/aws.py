@@ -1,8 +1,17 @@
 """The one place that builds boto3 clients.
 
-Every client gets the endpoint, region and adaptive retry mode from one `AwsSettings`, and every
-call is counted in a `CallLog` (by service and operation), so tests and benchmarks can assert how
-many calls, and which writes, a flow made.
+Every client gets the endpoint, region, credentials (ambient, or a Target's assumed role) and retry
+mode from one `AwsSettings`, and every call is counted in a `CallLog` (by service and operation), so
+tests and benchmarks can assert how many calls, and which writes, a flow made.
+
+One mechanism shapes the request rate: our token buckets (reconciler.ratelimit), one set per
+`Clients`, so per target (ECS throttles per account and Region). Retries use botocore's `standard`
+mode (exponential back-off with jitter on throttling and 5xx, no client-side rate state). botocore's
+`adaptive` mode would add a second limiter that, after sustained throttling, slows a client to about
+one request per second and recovers only slowly; with our buckets already pacing every attempt at
+the documented refill rate, that second limiter only makes a cold plan of a big account take half an
+hour. tests/reliability/test_rate_recovery.py shows the rate is back at the bucket's refill as soon
+as throttling stops.
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from urllib.parse import urlparse
 
 import boto3
 import botocore.config
+import botocore.loaders
+import botocore.session
 
 READ_PREFIXES = ("Describe", "List", "Get")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -76,6 +87,10 @@ class AwsSettings:
     endpoint_url: str | None = None
     profile: str | None = None
     max_attempts: int = 10
+    # A Target's role (desired/target.py): clients use its assumed, refreshing credentials.
+    role_arn: str | None = None
+    external_id: str | None = None
+    session_name: str = "ecs-reconciler"
 
     def resolved_region(self) -> str:
         return self.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -86,6 +101,28 @@ class AwsSettings:
     def is_local(self) -> bool:
         endpoint = self.resolved_endpoint()
         return bool(endpoint) and urlparse(endpoint).hostname in LOCAL_HOSTS
+
+
+_LOADER_LOCK = threading.Lock()
+_LOADER: botocore.loaders.Loader | None = None
+
+
+def new_session(credential_provider: Any = None, **kwargs: Any) -> boto3.session.Session:
+    """A boto3 session sharing one botocore data loader with every other session of the process: the
+    service models (ECS's alone is megabytes of JSON) are parsed once, not once per target.
+    `credential_provider` (a botocore CredentialResolver) replaces the default chain."""
+    global _LOADER
+    core = botocore.session.Session()
+    if credential_provider is not None:
+        core.register_component("credential_provider", credential_provider)
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = botocore.loaders.create_loader()
+        core.register_component("data_loader", _LOADER)
+        session = boto3.session.Session(botocore_session=core, **kwargs)
+        paths = _LOADER.search_paths  # boto3 appends its own data path for every session: keep one
+        paths[:] = list(dict.fromkeys(paths))
+    return session
 
 
 class Clients:
@@ -109,11 +146,27 @@ class Clients:
         if self.settings.is_local() and not os.environ.get("AWS_ACCESS_KEY_ID"):
             # A local endpoint accepts any credentials; real AWS never gets these.
             session_kwargs.update(aws_access_key_id="local", aws_secret_access_key="local")
-        self._session = boto3.session.Session(**session_kwargs)
-        events = self._session.events
+        self._session = new_session(**session_kwargs)
+        if self.settings.role_arn:
+            from .assume_role import assumed_role_session
+
+            self._register_hooks(self._session)  # the AssumeRole calls are counted and paced too
+            self._session = assumed_role_session(
+                self._session, self.settings.role_arn, self.settings.resolved_region(),
+                external_id=self.settings.external_id, session_name=self.settings.session_name,
+                endpoint_url=self.settings.resolved_endpoint())
+        self._register_hooks(self._session)
+
+    def _register_hooks(self, session: boto3.session.Session) -> None:
+        events = session.events
         events.register("before-call", self._on_before_call)
         events.register("before-send", self._on_before_send)
         events.register("after-call-error", self._on_after_call_error)
+
+    @property
+    def session(self) -> boto3.session.Session:
+        """The session every client is built from (a Target's: with its assumed-role credentials)."""
+        return self._session
 
     @property
     def region(self) -> str:
@@ -147,7 +200,7 @@ class Clients:
             if key not in self._clients:
                 # total_max_attempts counts the first attempt too (botocore's max_attempts counts retries).
                 config = botocore.config.Config(
-                    retries={"mode": "adaptive", "total_max_attempts": self.settings.max_attempts if retries else 1},
+                    retries={"mode": "standard", "total_max_attempts": self.settings.max_attempts if retries else 1},
                     max_pool_connections=32,
                     user_agent_extra="ecs-reconciler",
                 )

@@ -15,6 +15,7 @@ import click
 
 from . import __version__
 from .aws import AwsSettings
+from .desired.loader import DesiredState
 from .cli_context import EXIT_CHANGES, EXIT_ERROR, Context, aws_errors, fail, load_or_fail, require_local_extra
 from .desired.kinds import MANIFEST_KINDS
 from .desired.loader import DesiredState
@@ -71,6 +72,9 @@ def targeted(desired: DesiredState, targets: tuple[str, ...], prune: bool) -> tu
     if targets and prune:
         # Everything not targeted would look like a resource no manifest names any more.
         fail("--target and --prune cannot be combined")
+    if targets and desired.targets:
+        # KIND/NAME is ambiguous when the same name lives in several accounts (Target manifests).
+        fail("--target KIND/NAME does not support Target manifests (kind: Target) yet")
     try:
         return select(desired, targets)
     except ReconcileError as exc:
@@ -125,6 +129,11 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
 
     desired, targeting = targeted(load_or_fail(paths, state, tfstate), targets, prune)
     color = not no_color and sys.stdout.isatty()
+    if desired.targets:
+        if run_verify or show_origins or out_file:
+            fail("--verify, --show-origins and --out do not support Target manifests yet")
+        _plan_by_target(state, desired, output, detailed_exitcode, prune, show_sensitive, color, cache_dir)
+        return
     with aws_errors():
         report = verify(desired, state.clients()) if run_verify else None
         engine = _engine(state, prune=prune, cache_dir=cache_dir)
@@ -158,6 +167,62 @@ def plan(state: Context, paths: tuple[str, ...], output: str, detailed_exitcode:
         raise SystemExit(EXIT_ERROR)
     if detailed_exitcode and result.has_changes:
         raise SystemExit(EXIT_CHANGES)
+
+
+def _target_engines(state: Context, desired: DesiredState, prune: bool = False, allow_replace: bool = False,
+                    cache_dir: str | None = None, revision: str | None = None) -> Any:
+    from .target_engines import TargetEngines
+
+    options = EngineOptions(instance=state.instance, prune=prune, allow_replace=allow_replace, revision=revision)
+    return TargetEngines(desired, state.settings(), options, cache_dir=cache_dir)
+
+
+def _plan_by_target(state: Context, desired: DesiredState, output: str, detailed_exitcode: bool, prune: bool,
+                    show_sensitive: bool, color: bool, cache_dir: str | None) -> None:
+    """`plan` over several targets: in parallel, one section per target; a failed target exits 1."""
+    from .report.by_target import render_json_by_target, render_markdown_by_target, render_text_by_target
+
+    engines = _target_engines(state, desired, prune=prune, cache_dir=cache_dir)
+    runs = engines.plan()
+    if output == "json":
+        click.echo(render_json_by_target(runs, show_sensitive))
+    elif output == "markdown":
+        click.echo(render_markdown_by_target(runs, show_sensitive))
+    else:
+        click.echo(render_text_by_target(runs, color=color, show_sensitive=show_sensitive))
+    if engines.failed or engines.conflicts:
+        raise SystemExit(EXIT_ERROR)
+    if detailed_exitcode and engines.has_changes:
+        raise SystemExit(EXIT_CHANGES)
+
+
+def _apply_by_target(state: Context, desired: DesiredState, yes: bool, prune: bool, allow_replace: bool,
+                     show_sensitive: bool, cache_dir: str | None, revision: str | None,
+                     wait_timeout: float | None = None, poll: float = 5.0) -> None:
+    """`apply` over several targets: plan all, confirm once, apply every target in parallel; the
+    targets that fail are reported on their own section and make the command exit 1."""
+    from .report.by_target import render_text_by_target
+
+    engines = _target_engines(state, desired, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir,
+                              revision=revision)
+    engines.plan()
+    click.echo(render_text_by_target(engines.runs, color=sys.stdout.isatty(), show_sensitive=show_sensitive))
+    if engines.has_changes:
+        if not yes:
+            if not sys.stdin.isatty():
+                fail("refusing to apply without confirmation: pass --yes")
+            click.confirm("Apply these changes?", abort=True)
+        engines.apply(on_progress=lambda message: click.echo(f"  {message}", err=True))
+        if wait_timeout is not None:
+            engines.wait(timeout=wait_timeout, poll=poll)
+    for run in engines.runs:
+        if run.error:
+            click.echo(click.style("error: ", fg="red", bold=True) + f"target {run.label}: {run.error}", err=True)
+        elif run.applied is not None:
+            steady = f"; {len(run.rollouts)} service(s) reached steady state" if run.rollouts else ""
+            click.echo(f"Target {run.label}: applied {len(run.applied.outcomes)} change(s){steady}.")
+    if engines.failed:
+        raise SystemExit(EXIT_ERROR)
 
 
 @cli.command()
@@ -199,6 +264,14 @@ def apply(state: Context, paths: tuple[str, ...], targets: tuple[str, ...], plan
     elif not paths:
         fail("name the manifests to apply (PATHS), or a saved plan (--plan FILE)")
     desired, targeting = targeted(load_or_fail(paths, state, tfstate), targets, prune)
+    if desired.targets:
+        if saved is not None:
+            fail("saved plans (--plan) do not support Target manifests yet")
+        if wait and events_queue:
+            fail("--events-queue names one queue: with Target manifests, --wait polls each target")
+        _apply_by_target(state, desired, yes, prune, allow_replace, show_sensitive, cache_dir, revision,
+                         wait_timeout=timeout if wait else None, poll=0.5 if state.local or _is_local(state) else 5.0)
+        return
     with aws_errors():
         engine = _engine(state, prune=prune, allow_replace=allow_replace, cache_dir=cache_dir, revision=revision)
         observed = engine.observe(desired)

@@ -35,11 +35,14 @@ class Context:
     instance: str = DEFAULT_INSTANCE
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
-    def clients(self) -> Clients:
+    def settings(self) -> AwsSettings:
         endpoint = self.endpoint_url
         if self.local:
             endpoint = self.start_local().url
-        return Clients(AwsSettings(region=self.region or ("us-east-1" if self.local else None), endpoint_url=endpoint))
+        return AwsSettings(region=self.region or ("us-east-1" if self.local else None), endpoint_url=endpoint)
+
+    def clients(self) -> Clients:
+        return Clients(self.settings())
 
     def start_local(self) -> Any:
         require_local_extra()

@@ -37,7 +37,7 @@ from .desired.cluster import ClusterSpec
 from .desired.schedule import ScheduleSpec
 from .desired.service import ServiceSpec
 from .desired.task_definition import TaskDefinitionSpec
-from .targets import spec_from_aws
+from .rule_targets import spec_from_aws
 
 API_VERSION = "ecs-reconciler.io/v1alpha1"
 ADOPT = {"ecs-reconciler.io/adopt": "true"}

@@ -31,7 +31,7 @@ from ..ownership import (FIELDS, OWNER, WRITE_ONLY, ecs_tag_list, events_tag_lis
                          user_tags)
 from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
-from ..targets import rule_request, target_request
+from ..rule_targets import rule_request, target_request
 from .guards import check_applicable
 from .scaling import deregister_scaling, write_scaling
 

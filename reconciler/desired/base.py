@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Optional
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -53,6 +53,9 @@ class Metadata(BaseModel):
         default_factory=dict,
         description=f"Free-form annotations. `{ADOPT_ANNOTATION}: \"true\"` adopts an existing unowned resource.",
     )
+    target: Optional[str] = Field(
+        None, description="The Target (a `kind: Target` manifest of the same set: account and Region) this resource "
+        "lives in. Default: the set's Target with `default: true`, else the ambient credentials and Region.")
     ignoreDifferences: list[str] = Field(
         default_factory=list,
         description="Spec field paths whose differences are not drift, e.g. `desiredCount` or "

@@ -28,7 +28,9 @@ from .positions import format_path, line_of
 from .published_forms import accept_published_forms, warning
 from .state import DesiredState, Located  # noqa: F401 (re-exported: most callers import them from here)
 from .yaml_source import YamlProblem, parse_documents
-from .references import check_references
+from .references import check_all_references
+from .target import TargetManifest
+from .targeting import split_targets
 from .substitution import Substitution
 
 def manifest_files(paths: Iterable[str | Path], errors: list[ManifestError],
@@ -88,34 +90,40 @@ def load_manifests(paths: Iterable[str | Path], substitution: Substitution | Non
             located.extend(_load_file(file, errors, warnings, budget, substitution))
     if not located and not errors:
         errors.append(ManifestError(", ".join(map(str, paths)) or ".", None, None, None, "no manifests found"))
-    seen: dict[tuple[str, str], Located] = {}
+    located, targets = split_targets(located, errors)
+    seen: dict[tuple[str | None, str, str], Located] = {}
     for item in located:
-        if item.key in seen:
-            first = seen[item.key]
+        if (item.target, *item.key) in seen:
+            first = seen[(item.target, *item.key)]
             name_path = ["metadata", "name"]
             errors.append(
                 ManifestError(item.file, item.line_of(name_path), item.label, "metadata.name",
-                              f"duplicate {item.label}: also defined at {first.file}:{first.line_of(name_path)}")
+                              f"duplicate {item.label}{_in_target(item)}: also defined at "
+                              f"{first.file}:{first.line_of(name_path)}")
             )
         else:
-            seen[item.key] = item
+            seen[(item.target, *item.key)] = item
     if not errors:
-        state = DesiredState(list(seen.values()), warnings, list(substitution.origins), substitution.used)
-        errors.extend(check_references(state))
+        state = DesiredState(list(seen.values()), warnings, list(substitution.origins), substitution.used, targets)
+        errors.extend(check_all_references(state))
         if not errors:
             return state
     raise InvalidManifests(errors)
+
+
+def _in_target(item: Located) -> str:
+    return f" in target {item.target!r}" if item.target else ""
 
 
 def load_text(text: str, file: str = "<input>") -> DesiredState:
     """Validate manifests given as a string (used by the operator and tests)."""
     errors: list[ManifestError] = []
     warnings: list[ManifestError] = []
-    located = list(_load_documents(text, file, errors, warnings))
+    located, targets = split_targets(list(_load_documents(text, file, errors, warnings)), errors)
     if errors:
         raise InvalidManifests(errors)
-    state = DesiredState(located, warnings)
-    errors.extend(check_references(state))
+    state = DesiredState(located, warnings, targets=targets)
+    errors.extend(check_all_references(state))
     if errors:
         raise InvalidManifests(errors)
     return state
@@ -170,10 +178,11 @@ def validate_document(document: Any, file: str, errors: list[ManifestError], nod
     kind = document.get("kind")
     name = document.get("metadata", {}).get("name") if isinstance(document.get("metadata"), dict) else None
     resource = f"{kind}/{name}" if isinstance(kind, str) and name else None
-    model = MANIFEST_KINDS.get(kind) if isinstance(kind, str) else None
+    kinds: dict[str, type[BaseModel]] = {**MANIFEST_KINDS, TargetManifest.KIND: TargetManifest}
+    model = kinds.get(kind) if isinstance(kind, str) else None
     if model is None:
         errors.append(ManifestError(file, line_of(node, ["kind"]) or line, resource, "kind",
-                                    f"expected one of {', '.join(MANIFEST_KINDS)}; got {kind!r}"))
+                                    f"expected one of {', '.join(kinds)}; got {kind!r}"))
         return None
     document, notes = accept_published_forms(document, kind)
     if notes and warnings is not None:

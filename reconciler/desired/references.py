@@ -35,7 +35,30 @@ def cluster_name(ref: str | None) -> str:
     return ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
 
 
-def check_references(state: DesiredState) -> list[ManifestError]:
+def check_all_references(state: DesiredState) -> list[ManifestError]:
+    """References resolve within their target: check each target's part, naming where a missing
+    reference does exist when it lives in another target."""
+    parts = state.by_target()
+    if len(parts) <= 1:
+        return check_references(state)
+    errors: list[ManifestError] = []
+    for name, part in parts.items():
+        errors.extend(check_references(part, elsewhere=state, target=name))
+    return errors
+
+
+def _elsewhere(state: DesiredState | None, kind: str, name: str, target: str | None) -> str:
+    if state is None:
+        return ""
+    found = sorted(r.target or "(ambient)" for r in state.resources if r.key == (kind, name) and r.target != target)
+    if not found:
+        return ""
+    return (f"; {kind}/{name} is in target {found[0]!r}, and a reference resolves within its own target "
+            f"({target or 'ambient'!r}): reference a resource of another account or Region by its ARN")
+
+
+def check_references(state: DesiredState, elsewhere: DesiredState | None = None,
+                     target: str | None = None) -> list[ManifestError]:
     errors: list[ManifestError] = _schedule_references(state)
     for item in state.resources:
         spec = item.manifest.spec
@@ -45,14 +68,16 @@ def check_references(state: DesiredState) -> list[ManifestError]:
         if cluster and not is_external_cluster(cluster) and state.get("Cluster", cluster) is None:
             errors.append(ManifestError(
                 item.file, item.line_of(["spec", "cluster"]), item.label, "spec.cluster",
-                f"no Cluster manifest named {cluster!r} (reference a cluster managed elsewhere by its ARN)"))
+                f"no Cluster manifest named {cluster!r} (reference a cluster managed elsewhere by its ARN)"
+                + _elsewhere(elsewhere, "Cluster", cluster, target)))
         task_definition = getattr(spec, "taskDefinition", None)
         if (task_definition and not is_external_task_definition(task_definition)
                 and state.get("TaskDefinition", task_definition) is None):
             errors.append(ManifestError(
                 item.file, item.line_of(["spec", "taskDefinition"]), item.label, "spec.taskDefinition",
                 f"no TaskDefinition manifest named {task_definition!r} "
-                "(reference one managed elsewhere as family:revision or by ARN)"))
+                "(reference one managed elsewhere as family:revision or by ARN)"
+                + _elsewhere(elsewhere, "TaskDefinition", task_definition, target)))
     return errors
 
 

@@ -16,7 +16,7 @@ from ..aws import Clients
 from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import DEFAULT_INSTANCE, MANIFEST, is_owned, tag_list_to_dict
-from ..targets import TARGET_ID
+from ..rule_targets import TARGET_ID
 from .autoscaling import scaled_services, scaling_of_many
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)

@@ -63,12 +63,17 @@ def operator_settings(log_level: str | None = None, namespaces: Sequence[str] = 
                    "still shows (Stalled/PerpetualDiff); 0: never stop.")
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
               help="Tenancy policy file (YAML): which namespaces may adopt, which AWS name prefixes each namespace "
-                   "may use; read again when it changes. Default: every namespace may do both.")
+                   "may use, which EcsTargets each may name; read again when it changes. Default: every namespace "
+                   "may adopt and use any name, none may name a target.")
+@click.option("--targets-namespace", envvar="ECS_RECONCILER_TARGETS_NAMESPACE", default=None,
+              help="The (watched) namespace holding EcsTargets: other accounts and Regions that objects name in "
+                   "spec.target, as the policy allows. Default: none, objects cannot name a target.")
 @notification_options
 @click.pass_obj
 def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_seconds: float, self_heal: bool,
              events_queue: str | None, peering: str | None, liveness: str, metrics_listen: str,
-             rollout_timeout: float, flap_limit: int, policy_path: str | None, **notify: str | None) -> None:
+             rollout_timeout: float, flap_limit: int, policy_path: str | None, targets_namespace: str | None,
+             **notify: str | None) -> None:
     """Run the Kubernetes operator: EcsCapacityProvider, EcsCluster, EcsTaskDefinition, EcsService,
     EcsScheduledTask and EcsSchedule objects."""
     if not namespaces and not all_namespaces:
@@ -93,7 +98,7 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
     config = OperatorConfig(board=board, notify=notifier if notifier.destinations else None, region=settings.region, endpoint_url=settings.endpoint_url, instance=state.instance,
                             resync_seconds=resync_seconds, self_heal=self_heal, events_queue=events_queue,
                             call_log=call_log, metrics=metrics, rollout_timeout=rollout_timeout,
-                            flap_limit=flap_limit, policy=policy)
+                            flap_limit=flap_limit, policy=policy, targets_namespace=targets_namespace)
     registry = build_registry(config, kopf.SmartOperatorRegistry())
     settings = operator_settings(namespaces=() if all_namespaces else namespaces)
     kopf.run(registry=registry, settings=settings, standalone=peering is None, peering_name=peering,

@@ -20,7 +20,7 @@ from ..errors import ManifestError
 from .crds import CRD_KINDS
 from .tenancy import owner_of
 
-OPERATOR_FIELDS = ("deletionPolicy", "awsName")
+OPERATOR_FIELDS = ("deletionPolicy", "awsName", "target")
 REFERENCES = {"cluster": "EcsCluster", "taskDefinition": "EcsTaskDefinition"}
 # Where each kind names other objects: spec path -> the kind of object it names. An EcsSchedule
 # running ECS tasks names its cluster in Target.Arn and its task definition in EcsParameters.
@@ -72,6 +72,11 @@ class Converted:
     # Resource label (Kind/name) -> owner tag value of the object it comes from: this object and
     # each dependency it writes along (see tenancy.owner_of).
     owners: dict[str, str] = field(default_factory=dict)
+    target: str | None = None  # the EcsTarget (account and Region) it lives in; None: the operator's own
+
+
+def target_of(body: dict[str, Any]) -> str | None:
+    return (body.get("spec") or {}).get("target") or None
 
 
 def aws_name(body: dict[str, Any]) -> str:
@@ -130,20 +135,25 @@ def convert(body: dict[str, Any], lookup: Lookup) -> Converted:
         spec_field = path if len(path) > 1 else path[0]
         if spec_field == "cluster" and is_external_cluster(ref):
             continue
-        target = lookup(crd_kind, namespace, ref)
-        if target is None:
+        dependency = lookup(crd_kind, namespace, ref)
+        if dependency is None:
             raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} does not exist")
-        if not (target.get("status") or {}).get("synced"):
+        if target_of(dependency) != target_of(body):
+            raise InvalidObject(f"spec.{'.'.join(path)}: {crd_kind} {namespace}/{ref} is in target "
+                                f"{target_of(dependency) or '(the operator’s own)'!s}, this object in "
+                                f"{target_of(body) or '(the operator’s own)'!s}; a reference resolves within its "
+                                "target (reference a resource of another account or Region by its ARN)")
+        if not (dependency.get("status") or {}).get("synced"):
             raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} is not synced yet")
-        resolved[spec_field] = aws_name(target)
+        resolved[spec_field] = aws_name(dependency)
         try:
-            dependencies.append(validate(target))
+            dependencies.append(validate(dependency))
         except InvalidObject as exc:
             raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} is invalid: {exc}") from exc
-        owners[_label(dependencies[-1])] = owner_of(target)
+        owners[_label(dependencies[-1])] = owner_of(dependency)
     if resolved:
         located = validate(body, resolved)
-    return Converted(located, DesiredState([located, *dependencies]), owners)
+    return Converted(located, DesiredState([located, *dependencies]), owners, target_of(body))
 
 
 def _label(located: Located) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, Held, blocked_by
@@ -35,11 +36,12 @@ from ..report.masking import mask_text
 from ..plan.manual_rollback import manual_rollback, suspended_by_rollback
 from ..report.render import masked_changes
 from . import status as st
-from .convert import (Converted, DependencyNotReady, InvalidObject, aws_name, convert, references_of,
-                      deletion_policy, spec_hash, validate)
-from .crds import CRD_KINDS, GROUP, VERSION, manifest_kind, plural
+from .convert import (Converted, DependencyNotReady, InvalidObject, aws_name, convert, deletion_policy,
+                      references_of, spec_hash, target_of, validate)
+from ..desired.base import API_VERSION
+from .crds import CRD_KINDS, GROUP, TARGET_CRD_KIND, VERSION, manifest_kind, plural
 from .tenancy import (Policy, adoption_violation, describe_owner, name_violation, owner_of, ownership_tags_of,
-                      release)
+                      release, target_violation)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ class OperatorConfig:
     metrics: Any = None  # an OperatorMetrics, when metrics are served
     flap_limit: int = DEFAULT_LIMIT  # applies of one unchanged diff before the object is held (0: never)
     policy: Any = field(default_factory=Policy)  # a tenancy.Policy, or a PolicyFile read again when it changes
+    # Where EcsTargets live (an admin's namespace, never a tenant's: a target names a role to assume).
+    # None: objects cannot name a target.
+    targets_namespace: str | None = None
     board: Any = None  # a controller.status.StatusBoard the operator's dashboard shows, when served
     changes: Any = field(default_factory=ChangeLog)  # who made each write the event stream shows (attribution)
     notify: Any = None  # called with each happening (drift found, apply failed, ...): a notifications.Notifier
@@ -108,9 +113,33 @@ class Reconciler:
         self.lock = threading.Lock()
         self.flap_guard = FlapGuard(config.flap_limit)
 
-    def engine(self, revision: str | None = None, owners: dict[str, str] | None = None) -> Engine:
+        self._target_clients: dict[tuple[str, str], Clients] = {}
+
+    def engine(self, revision: str | None = None, owners: dict[str, str] | None = None,
+               target: dict[str, Any] | None = None) -> Engine:
+        """An engine in the operator's own account, or in `target`'s (an EcsTarget body)."""
         options = EngineOptions(instance=self.config.instance, revision=revision, owners=owners or {})
-        return Engine(self.clients, options, self.revisions)
+        return Engine(self.clients_for(target), options, self.revisions)
+
+    def clients_for(self, target: dict[str, Any] | None) -> Clients:
+        """Clients per EcsTarget (and per version of its spec, so an edited role takes effect)."""
+        if target is None:
+            return self.clients
+        from ..target_engines import target_settings
+
+        key = (target["metadata"]["name"], spec_hash(target.get("spec") or {}))
+        if key not in self._target_clients:
+            self._target_clients[key] = Clients(target_settings(self.clients.settings, target_manifest(target)),
+                                                self.config.call_log or CallLog())
+        return self._target_clients[key]
+
+
+def target_manifest(body: dict[str, Any]) -> Any:
+    """An EcsTarget object as the Target manifest model (raises pydantic's ValidationError)."""
+    from ..desired.target import TargetManifest
+
+    return TargetManifest.model_validate({"apiVersion": API_VERSION, "kind": "Target",
+                                          "metadata": {"name": body["metadata"]["name"]}, "spec": body.get("spec") or {}})
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -237,19 +266,49 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
                         conditions=st.reconciling(previous, generation, "WaitingForDependency", str(exc)))
             raise kopf.TemporaryError(str(exc), delay=config.retry_delay)
 
-    def converge(body: dict[str, Any], patch: kopf.Patch, converted: Converted, reason: str) -> None:
+    def target_body(body: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+        """The EcsTarget `body` names (None: the operator's own account); raises DependencyNotReady
+        while it does not exist, as for any missing dependency."""
+        name = target_of(body)
+        if name is None:
+            return None
+        if config.targets_namespace is None:
+            raise InvalidObject("spec.target: this operator has no targets namespace (--targets-namespace)")
+        found = _lookup(kwargs)(TARGET_CRD_KIND, config.targets_namespace, name)
+        if found is None:
+            raise DependencyNotReady(f"{TARGET_CRD_KIND} {config.targets_namespace}/{name} does not exist")
+        try:
+            target_manifest(found)
+        except ValidationError as exc:
+            problems = "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+            raise InvalidObject(f"{TARGET_CRD_KIND} {config.targets_namespace}/{name} is invalid: {problems}") from None
+        return found
+
+    def converge(body: dict[str, Any], patch: kopf.Patch, converted: Converted, reason: str,
+                 kwargs: dict[str, Any] | None = None) -> None:
         kind, name = converted.located.manifest.KIND, converted.located.manifest.name
         generation = body["metadata"].get("generation")
         digest = spec_hash(body.get("spec") or {})
         namespace = body["metadata"].get("namespace", "")
         policy = config.policy.current()
-        refused = name_violation(policy, namespace, converted.desired)
+        refused = name_violation(policy, namespace, converted.desired) or target_violation(
+            policy, namespace, converted.target)
         if refused:
             stall(body, patch, "PolicyViolation", refused)  # before any AWS call
             return
         try:
+            target = target_body(body, kwargs or {})
+        except InvalidObject as exc:
+            stall(body, patch, "InvalidSpec", str(exc))
+            return
+        except DependencyNotReady as exc:
+            previous = (body.get("status") or {}).get("conditions")
+            _set_status(patch, synced=False,
+                        conditions=st.reconciling(previous, generation, "WaitingForDependency", str(exc)))
+            raise kopf.TemporaryError(str(exc), delay=config.retry_delay)
+        try:
             with rec.lock:
-                engine = rec.engine(revision=digest, owners=converted.owners)
+                engine = rec.engine(revision=digest, owners=converted.owners, target=target)
                 plan = engine.plan(converted.desired)
                 taken = [a for a in plan.conflicts if a.owned_by]
                 if taken:
@@ -352,7 +411,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             return
         converted = prepare(raw, patch, kwargs)
         if converted is not None:
-            converge(raw, patch, converted, "in sync with the spec")
+            converge(raw, patch, converted, "in sync with the spec", kwargs)
 
     def follow_rollout(body: Any, patch: kopf.Patch, **kwargs: Any) -> None:
         """A service whose deployment is under way: the drift check, without waiting to be due."""
@@ -371,12 +430,19 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         kind, name = converted.located.manifest.KIND, converted.located.manifest.name
         if not (_due or due(raw, kind, name)):
             return
+        if target_violation(config.policy.current(), raw["metadata"].get("namespace", ""), converted.target):
+            converge(raw, patch, converted, "in sync with the spec")  # the policy changed: says why; no AWS call
+            return
+        try:
+            target = target_body(raw, kwargs)
+        except (InvalidObject, DependencyNotReady):
+            return
         with rec.lock:
-            plan = rec.engine(owners=converted.owners).plan(converted.desired)
+            plan = rec.engine(owners=converted.owners, target=target).plan(converted.desired)
             perpetual = rec.flap_guard.check(plan)
         own = plan.get(kind, name)
         if plan.conflicts:
-            converge(raw, patch, converted, "in sync with the spec")  # says why it is Stalled; writes nothing
+            converge(raw, patch, converted, "in sync with the spec", kwargs)  # says why it is Stalled; writes nothing
             return
         if (kind, name) in perpetual:
             mark_perpetual(raw, patch, own, perpetual[(kind, name)])
@@ -430,7 +496,7 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         if announcer.once("drift", label, tuple(paths)):
             announcer.say("drift-found", label, f"{label} drifted: {', '.join(paths)}", who=who, paths=list(paths))
         if config.self_heal:
-            converge(raw, patch, converted, "drift healed")
+            converge(raw, patch, converted, "drift healed", kwargs)
             count("drift_healed", kind)
             kopf.info(raw, reason="Healed", message=f"{kind}/{name}: {', '.join(paths)} ({_who_text(who)})")
             announcer.forget("drift", label)
@@ -456,8 +522,15 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         except InvalidObject:
             return  # never valid, so never created
         kind, name = located.manifest.KIND, located.manifest.name
+        if target_violation(config.policy.current(), namespace, target_of(raw)):
+            return  # never allowed there, so never written there
+        try:
+            target = target_body(raw, kwargs)
+        except (InvalidObject, DependencyNotReady):
+            kopf.warn(raw, reason="TargetMissing", message=f"{kind}/{name}: its target is gone; left in place")
+            return
         with rec.lock:
-            engine = rec.engine()
+            engine = rec.engine(target=target)
             observed = engine.observe(DesiredState([located])).get(kind, name)
             if observed is None:
                 return
@@ -489,6 +562,8 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             kopf.info(raw, reason="Retained",
                       message=f"deletionPolicy Retain: {kind}/{name} is left in place and released (owner tag removed)")
 
+    if config.targets_namespace is not None:
+        kopf.index(GROUP, VERSION, plural(TARGET_CRD_KIND), id=plural(TARGET_CRD_KIND), registry=registry)(index)
     for crd_kind in CRD_KINDS:
         resource = (GROUP, VERSION, plural(crd_kind))
         kopf.index(*resource, id=plural(crd_kind), registry=registry)(index)

@@ -3,8 +3,10 @@
 Every resource the operator writes carries the owning object (`namespace/name/uid`) in the tag
 `ecs-reconciler.io/owner`; the engine refuses to write a resource whose tag names another object
 (see plan/planner.py). The policy (a file, `--policy`, mounted from the chart's ConfigMap) says which
-namespaces may adopt resources not managed by this instance, and which AWS name prefixes each
-namespace may use. With no policy, every namespace may do both, as before owner tags existed.
+namespaces may adopt resources not managed by this instance, which AWS name prefixes each
+namespace may use, and which EcsTargets (other accounts and Regions) each namespace may name. With no
+policy, every namespace may adopt and use any name, as before owner tags existed, and no namespace
+may use a target: reaching another account is always given explicitly.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class _PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     adoptNamespaces: list[str] = [ANY]
     namePrefixes: dict[str, list[str]] = {ANY: [""]}
+    targets: dict[str, list[str]] = {}
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,13 @@ class Policy:
     instance (`*`: every namespace). `name_prefixes`: namespace -> the prefixes its AWS names must
     start with; `*` is the entry for namespaces not listed, `{namespace}` stands for the object's
     namespace, and an empty prefix allows every name. A namespace with no entry (and no `*`) may
-    name nothing. The defaults allow everything."""
+    name nothing. `targets`: namespace (or `*`) -> the EcsTargets its objects may name in
+    `spec.target` (`*`: every target); a namespace with no entry may name none and reconciles only in
+    the operator's own account and Region. The defaults allow every name and adoption, and no target."""
 
     adopt_namespaces: tuple[str, ...] = (ANY,)
     name_prefixes: dict[str, tuple[str, ...]] = field(default_factory=lambda: {ANY: ("",)})
+    targets: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def current(self) -> Policy:
         return self
@@ -114,6 +120,13 @@ class Policy:
     def may_name(self, namespace: str, name: str) -> bool:
         return any(name.startswith(prefix) for prefix in self.prefixes(namespace))
 
+    def allowed_targets(self, namespace: str) -> tuple[str, ...]:
+        return tuple(self.targets.get(namespace, ())) + tuple(self.targets.get(ANY, ()))
+
+    def may_target(self, namespace: str, target: str) -> bool:
+        allowed = self.allowed_targets(namespace)
+        return ANY in allowed or target in allowed
+
     @classmethod
     def parse(cls, text: str, source: str) -> Policy:
         try:
@@ -125,9 +138,10 @@ class Policy:
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
                                  for e in exc.errors())
-            raise PolicyError(f"{source}: {problems} (expected adoptNamespaces: [namespace, ...] and "
-                              "namePrefixes: {namespace: [prefix, ...]})") from exc
-        return cls(tuple(model.adoptNamespaces), {ns: tuple(p) for ns, p in model.namePrefixes.items()})
+            raise PolicyError(f"{source}: {problems} (expected adoptNamespaces: [namespace, ...], "
+                              "namePrefixes: {namespace: [prefix, ...]} and targets: {namespace: [target, ...]})") from exc
+        return cls(tuple(model.adoptNamespaces), {ns: tuple(p) for ns, p in model.namePrefixes.items()},
+                   {ns: tuple(t) for ns, t in model.targets.items()})
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -183,6 +197,16 @@ def name_violation(policy: Policy, namespace: str, desired: DesiredState) -> str
             return (f"{item.manifest.KIND}/{name}: the AWS name {name!r} is not allowed in namespace {namespace!r}; "
                     f"the operator policy allows {allowed} there (set spec.awsName)")
     return None
+
+
+def target_violation(policy: Policy, namespace: str, target: str | None) -> str | None:
+    """Why the policy refuses `namespace` the EcsTarget `target` (another account or Region), or None."""
+    if target is None or policy.may_target(namespace, target):
+        return None
+    allowed = policy.allowed_targets(namespace)
+    return (f"spec.target: the target {target!r} is not allowed in namespace {namespace!r}; the operator policy "
+            f"allows {'targets ' + ', '.join(repr(t) for t in allowed) if allowed else 'no target'} there "
+            "(policy `targets`)")
 
 
 def adoption_violation(policy: Policy, namespace: str, plan: Plan) -> str | None:

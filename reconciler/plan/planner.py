@@ -25,7 +25,7 @@ from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
 from ..observed.schedules import owns_group, schedule_group
 from ..observed.state import Observed, ObservedState
 from ..ownership import FIELDS, OWNER, WRITE_ONLY, is_owned, user_tags
-from ..targets import TARGET_ID, spec_from_aws
+from ..rule_targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
 NEW_REVISION = "(new revision)"

@@ -36,7 +36,7 @@ from ..diff import service as service_rules
 from ..diff import task_definition as td_rules
 from ..errors import ReconcileError
 from ..observed.state import Observed, ObservedState
-from ..targets import spec_from_aws
+from ..rule_targets import spec_from_aws
 from .model import Plan
 
 SAVED_FORMAT = "ecs-reconciler/saved-plan"

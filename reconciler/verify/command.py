@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..cli_context import aws_errors, load_or_fail
+from ..cli_context import aws_errors, fail, load_or_fail
 from .model import NG, OK, SKIP, UNVERIFIED, Report
 
 COLORS = {OK: "green", NG: "red", SKIP: "yellow", UNVERIFIED: "magenta"}
@@ -39,6 +39,8 @@ def verify_command(state, paths: tuple[str, ...], tfstate: tuple[str, ...], outp
     from . import verify
 
     desired = load_or_fail(paths, state, tfstate)
+    if desired.targets:
+        fail("verify does not support Target manifests yet: it checks the ambient account and Region only")
     with aws_errors():
         report = verify(desired, state.clients())
     if output == "json":

@@ -21,7 +21,7 @@ import pytest
 import pytest_asyncio
 
 from reconciler.operator.command import operator_settings
-from reconciler.operator.crds import CRD_KINDS, GROUP, VERSION, plural
+from reconciler.operator.crds import CRD_KINDS, GROUP, TARGET_CRD_KIND, VERSION, plural
 from reconciler.operator.handlers import OperatorConfig, build_registry
 
 
@@ -97,6 +97,9 @@ async def kube():
             emulator.resources[f"{GROUP}/{VERSION}/{plural(crd_kind)}"] = kmock.ResourceInfo(
                 kind=crd_kind, singular=crd_kind.lower(), namespaced=True, subresources={"status"},
                 verbs={"list", "watch", "get", "patch", "create", "delete"})
+        emulator.resources[f"{GROUP}/{VERSION}/{plural(TARGET_CRD_KIND)}"] = kmock.ResourceInfo(
+            kind=TARGET_CRD_KIND, singular=TARGET_CRD_KIND.lower(), namespaced=True,
+            verbs={"list", "watch", "get", "create", "delete"})
         # kopf waits to discover namespaces before it watches anything. kmock cannot parse the
         # cluster-level /api/v1/namespaces URL, so the operator runs with scanning disabled (below).
         emulator.resources["v1/namespaces"] = kmock.ResourceInfo(kind="Namespace", namespaced=False,

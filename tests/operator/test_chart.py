@@ -261,6 +261,16 @@ def test_single_namespace_install_grants_a_role_in_that_namespace_only(helm, val
     assert one(objects, "Deployment")["spec"]["template"]["spec"]["serviceAccountName"] == NAME
 
 
+def test_reading_targets_is_granted_only_with_a_targets_namespace(helm):
+    targets = {(crds.GROUP, crds.plural(crds.TARGET_CRD_KIND), v) for v in ("get", "list", "watch")}
+    objects = helm.render("default", "--set", "targetsNamespace=ecs-admin")
+    assert grants(one(objects, "Role")["rules"]) == NAMESPACED_NEEDS | targets
+    args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--targets-namespace=ecs-admin" in args
+    assert not any(a.startswith("--targets-namespace") for a in
+                   one(helm.render("default"), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"])
+
+
 def test_all_namespaces_install_grants_a_cluster_role(helm):
     objects = helm.render("all-namespaces")
     kinds = by_kind(objects)
@@ -533,8 +543,19 @@ def test_committed_crds_are_fresh_and_structural():
 def test_helm_installs_the_crds(helm):
     rendered = {o["metadata"]["name"] for o in helm.render("default", "--include-crds")
                 if o["kind"] == "CustomResourceDefinition"}
-    assert rendered == {f"{crds.plural(k)}.{crds.GROUP}" for k in crds.CRD_KINDS} | {
+    assert rendered == {f"{crds.plural(k)}.{crds.GROUP}" for k in [*crds.CRD_KINDS, crds.TARGET_CRD_KIND]} | {
         "clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_the_target_crd_is_fresh_and_structural(version):
+    path = CHART / "crds" / crds.filename(crds.TARGET_CRD_KIND)
+    assert path.read_text() == crds.render(crds.TARGET_CRD_KIND), f"{path} is stale: run make crds"
+    body = yaml.safe_load(path.read_text())
+    kubernetes_validate.validate(body, version, strict=True)
+    schema = body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    _structural(schema, "")
+    assert set(schema["properties"]["spec"]["properties"]) == {"region", "roleArn", "externalId", "sessionName"}
 
 
 def _structural(node, path):

@@ -43,12 +43,21 @@ def test_a_namespace_without_an_entry_and_no_fallback_may_name_nothing():
     assert policy.may_adopt("other")  # adoptNamespaces keeps its default
 
 
+def test_targets_are_given_per_namespace_and_none_by_default():
+    assert not Policy().may_target("anything", "payments-eu")
+    policy = Policy.parse('targets: {payments: [payments-eu], platform: ["*"], "*": [shared]}\n', "p.yaml")
+    assert policy.may_target("payments", "payments-eu") and not policy.may_target("payments", "search-ap")
+    assert policy.may_target("platform", "search-ap") and policy.may_target("other", "shared")
+    assert policy.may_target("payments", "shared") and not policy.may_target("other", "payments-eu")
+
+
 @pytest.mark.parametrize("text, expected", [
     ("adoptNamespaces: platform\n", "adoptNamespaces: Input should be a valid list"),
     ("namePrefixes: {shop: shop-}\n", "namePrefixes.shop: Input should be a valid list"),
     ("namePrefix: {}\n", "namePrefix: Extra inputs are not permitted"),
     ("adoptNamespaces: [1]\n", "adoptNamespaces.0: Input should be a valid string"),
     ("adoptNamespaces: [\n", "not valid YAML"),
+    ("targets: {shop: payments-eu}\n", "targets.shop: Input should be a valid list"),
 ])
 def test_a_bad_policy_file_names_the_file_and_the_field(tmp_path, text, expected):
     path = tmp_path / "policy.yaml"

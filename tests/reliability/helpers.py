@@ -17,27 +17,8 @@ EXAMPLE = str(Path(__file__).resolve().parents[2] / "manifests" / "base")  # the
 PLAIN = shutil.ignore_patterns("kustomization.yaml", "kustomizeconfig.yaml")
 
 
-def clients_for(url: str, max_attempts: int = 10, standard_retries: bool = False) -> Clients:
-    cls = StandardRetryClients if standard_retries else Clients
-    return cls(AwsSettings(region="us-east-1", endpoint_url=url, max_attempts=max_attempts), CallLog())
-
-
-class StandardRetryClients(Clients):
-    """Clients with botocore's `standard` retry mode instead of `adaptive`: same retry budget and
-    backoff, without the client-side rate limiter that sustained throttling drives down to ~1 req/s
-    (which would make a large fleet under 20% throttling take many minutes)."""
-
-    def client(self, service: str, *, retries: bool = True):
-        client = super().client(service, retries=retries)
-        if retries and not getattr(client, "_standard_retries", False):
-            import botocore.config
-            config = client.meta.config.merge(botocore.config.Config(
-                retries={"mode": "standard", "total_max_attempts": self.settings.max_attempts}))
-            client = self._session.client(service, endpoint_url=self.settings.resolved_endpoint(), config=config)
-            client._standard_retries = True
-            with self._lock:
-                self._clients[service] = client
-        return client
+def clients_for(url: str, max_attempts: int = 10) -> Clients:
+    return Clients(AwsSettings(region="us-east-1", endpoint_url=url, max_attempts=max_attempts), CallLog())
 
 
 def inventory(clients: Clients) -> dict:
@@ -95,19 +76,17 @@ def assert_exactly_one_of_each(inv: dict, names: dict[str, set[str]], instance: 
     assert orphans == [], orphans
 
 
-def plan_once(url: str, paths, instance: str = "ecs-reconciler", prune: bool = False, max_attempts: int = 10,
-              standard_retries: bool = False):
-    engine = Engine(clients_for(url, max_attempts, standard_retries), EngineOptions(instance=instance, prune=prune))
+def plan_once(url: str, paths, instance: str = "ecs-reconciler", prune: bool = False, max_attempts: int = 10):
+    engine = Engine(clients_for(url, max_attempts), EngineOptions(instance=instance, prune=prune))
     return engine, engine.plan(load_manifests(paths))
 
 
-def converge(url: str, paths, rounds: int = 4, max_attempts: int = 10,
-             standard_retries: bool = False) -> tuple[int, list[str]]:
+def converge(url: str, paths, rounds: int = 4, max_attempts: int = 10) -> tuple[int, list[str]]:
     """Plan+apply until a plan is clean; returns (rounds used, errors seen on the way)."""
     errors = []
     for round_no in range(1, rounds + 1):
         try:
-            engine, plan = plan_once(url, paths, max_attempts=max_attempts, standard_retries=standard_retries)
+            engine, plan = plan_once(url, paths, max_attempts=max_attempts)
             if not plan.has_changes:
                 return round_no, errors
             engine.apply(plan)

@@ -39,15 +39,13 @@ FLEET = int(os.environ.get("RELIABILITY_FLEET", "200"))
 
 
 def test_fleet_converges_under_throttling_and_5xx(local, tmp_path):
-    """200 services under 20% throttling + 5% 5xx. Standard retry mode (see StandardRetryClients):
-    with adaptive mode the client-side limiter falls to ~1 req/s after throttling and a fleet takes
-    minutes; that is a property of botocore's adaptive mode, not of the engine."""
+    """200 services under 20% throttling + 5% 5xx, with the project's retry mode (standard: see aws.py)."""
     from .fleet import write_fleet
 
     paths = [str(write_fleet(tmp_path / "fleet", FLEET))]
     started = time.monotonic()
     with FaultProxy(local.url, throttle_rate=0.2, error_5xx_rate=0.05, seed=5, stream_key="request") as proxy:
-        rounds, errors = converge(proxy.url, paths, rounds=4, max_attempts=20, standard_retries=True)
+        rounds, errors = converge(proxy.url, paths, rounds=4, max_attempts=20)
         injected = proxy.injected()
     elapsed = time.monotonic() - started
     assert injected > 100

@@ -12,6 +12,10 @@ the proxy instead:
 - ``drop_after``: forwards, then closes the connection without a response (ambiguous as well);
 - ``slow``: waits ``slow_seconds`` before forwarding (independent of the kinds above).
 
+``denied_regions`` (a set, changeable while running) answers every request signed for one of those
+Regions (the SigV4 credential scope) with 403 AccessDenied, without forwarding: one target of a
+multi-target run losing its access, or its Region, while the others carry on.
+
 Error bodies follow the protocol of the request: ``X-Amz-Target`` means the AWS JSON protocol
 (ECS, EventBridge, Application Auto Scaling, SQS on current botocore): ``x-amzn-ErrorType`` header
 plus ``{"__type": ..., "message": ...}``. An ``Action=`` parameter means the query protocol
@@ -141,6 +145,17 @@ def throttle_response(protocol: str, request_id: str = "x") -> tuple[int, list, 
     return _json_error(400, "ThrottlingException", "Rate exceeded", request_id)
 
 
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+DENIED = "denied"
+
+
+def denied_response(protocol: str, request_id: str = "x") -> tuple[int, list, bytes]:
+    message = "User is not authorized to perform this action (denied by the fault proxy)"
+    if protocol == "query":
+        return _xml_error(403, "Sender", "AccessDenied", message, request_id)
+    return _json_error(403, "AccessDeniedException", message, request_id)
+
+
 def server_error_response(protocol: str, status: int, request_id: str = "x") -> tuple[int, list, bytes]:
     if status == 503:
         code, message = "ServiceUnavailable", "Service is unavailable"
@@ -213,6 +228,11 @@ class _Handler(BaseHTTPRequestHandler):
         eligible = not urlsplit(self.path).path.startswith("/moto-api")
         decision = proxy._decide(operation, eligible, body)
         request_id = f"faultproxy-{proxy._next_request_id()}"
+        scope = _CREDENTIAL_SCOPE.search(self.headers.get("Authorization") or "")
+        if eligible and scope and scope.group(1) in proxy.denied_regions:
+            proxy._record(operation, DENIED)
+            self._reply(*denied_response(protocol, request_id))
+            return
         try:
             if decision.fault == THROTTLE:
                 self._reply(*throttle_response(protocol, request_id))
@@ -339,6 +359,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._rates: dict[str, float] = {}
         self.only_operations: frozenset[str] | None = None
+        self.denied_regions: set[str] = set()
         self.configure(
             throttle_rate=throttle_rate,
             error_5xx_rate=error_5xx_rate,

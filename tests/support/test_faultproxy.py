@@ -37,7 +37,7 @@ def _credentials(monkeypatch):
 
 
 def proxied(proxy: FaultProxy, retries: int = 10) -> Clients:
-    """The project's own client factory (adaptive retries, call counting), pointed at the proxy.
+    """The project's own client factory (standard retries, call counting), pointed at the proxy.
 
     AwsSettings.max_attempts counts every attempt (botocore's total_max_attempts), so
     ``retries=0`` means a single attempt.
@@ -267,11 +267,11 @@ def test_fifty_calls_succeed_through_throttling_and_5xx_thanks_to_retries(clean_
     assert direct_cluster_names(clean_endpoint) == {f"c{i}" for i in range(25)}
 
 
-def test_adaptive_clients_retry_scripted_throttles_and_server_errors(clean_endpoint):
+def test_project_clients_retry_scripted_throttles_and_server_errors(clean_endpoint):
     with FaultProxy(clean_endpoint) as proxy:
         proxy.inject("CreateCluster", THROTTLE)
         proxy.inject("CreateCluster", ERROR_5XX, status=503)
-        clients = proxied(proxy)  # the project's default: adaptive retry mode
+        clients = proxied(proxy)  # the project's default: standard retry mode
         assert clients.ecs.create_cluster(clusterName="adaptive")["cluster"]["clusterName"] == "adaptive"
         assert clients.call_log.calls[("ecs", "CreateCluster")] == 1
         assert clients.call_log.attempts[("ecs", "CreateCluster")] == 3

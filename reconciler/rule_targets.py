@@ -1,4 +1,4 @@
-"""Translate a ScheduledTask spec (ECS camelCase) to and from an EventBridge rule and ECS target.
+"""EventBridge rule targets: translate a ScheduledTask spec (ECS camelCase) to and from an EventBridge rule and ECS target.
 
 Both directions live here so they stay each other's inverse.
 """
