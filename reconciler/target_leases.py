@@ -44,26 +44,28 @@ class LeaseApi:
     """The few Lease calls we need, over the Kubernetes API's HTTP interface (stdlib only)."""
 
     def __init__(self, url: str, namespace: str, token: str | None = None, ca_file: str | None = None,
-                 timeout: float = 5.0):
+                 timeout: float = 5.0, token_file: Path | None = None):
         self.base = url.rstrip("/") + LEASES.format(namespace=namespace)
         self.namespace, self.timeout = namespace, timeout
-        self._token = token
+        self._token, self._token_file = token, token_file
         self._context = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
     @classmethod
-    def in_cluster(cls) -> LeaseApi:
-        """The pod's own API server, service account token and namespace."""
+    def in_cluster(cls, namespace: str | None = None) -> LeaseApi:
+        """The pod's own API server and service account token; Leases in `namespace` (default: the pod's)."""
         import os
 
         host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ.get("KUBERNETES_SERVICE_PORT", "443")
-        return cls(f"https://{host}:{port}", (SERVICE_ACCOUNT / "namespace").read_text().strip(),
-                   (SERVICE_ACCOUNT / "token").read_text().strip(), str(SERVICE_ACCOUNT / "ca.crt"))
+        return cls(f"https://{host}:{port}", namespace or (SERVICE_ACCOUNT / "namespace").read_text().strip(),
+                   None, str(SERVICE_ACCOUNT / "ca.crt"), token_file=SERVICE_ACCOUNT / "token")
 
     def _call(self, method: str, url: str, body: dict | None = None,
               content_type: str = "application/json") -> dict | None:
         headers = {"Accept": "application/json"}
-        if self._token:
-            headers["Authorization"] = f"Bearer {self._token}"
+        # The kubelet rotates a projected service account token: read it again for every call.
+        token = self._token_file.read_text().strip() if self._token_file is not None else self._token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         data = None
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body).encode(), content_type
@@ -144,41 +146,66 @@ class TargetLeases:
         with self._mutex:
             return [t for t in self.targets if t in self._held and now - self._held[t] < self.renew_deadline]
 
+    def holds(self, target: str | None) -> bool:
+        """Whether `target` is this replica's now (held, and renewed within the deadline)."""
+        now = self.clock()
+        with self._mutex:
+            return target in self._held and now - self._held[target] < self.renew_deadline
+
     @contextlib.contextmanager
     def holding(self, target: str | None) -> Iterator[bool]:
         """Guard one reconcile of `target`: yields whether it is ours; no release happens meanwhile."""
-        with self._locks[target]:
+        lock = self._locks.get(target)
+        if lock is None:  # not (yet) a target this replica knows: never ours
+            yield False
+            return
+        with lock:
             yield target in self.held()
+
+    def set_targets(self, targets: Iterable[str | None]) -> None:
+        """The targets changed (an operator's EcsTargets come and go): the next round follows."""
+        targets = list(dict.fromkeys(targets))
+        with self._mutex:
+            for target in targets:
+                self._locks.setdefault(target, threading.Lock())
+            self.targets = targets
 
     # -- one round of the lease loop --
 
     def tick(self) -> list[str | None]:
         """Renew, rebalance and acquire once; returns what is held afterwards."""
         now_utc = datetime.datetime.now(datetime.timezone.utc)
+        targets = list(self.targets)  # set_targets may replace it meanwhile
         self._renew(self.member_name, None, now_utc, member=True)
         leases = {item["metadata"]["name"]: item for item in self.api.list()}
+        for gone in [t for t in list(self._held) if t not in targets]:
+            self.release(gone, leases.get(self.lease_name(gone)))
         live = {self.identity} | {self._holder(lease) for name, lease in leases.items()
                                   if name.startswith(f"{self.prefix}-replica-") and self._holder(lease)
                                   and not self._expired(lease)}
-        share = math.ceil(len(self.targets) / max(1, len(live)))
-        mine = [t for t in self.targets if self._holder(leases.get(self.lease_name(t))) == self.identity]
+        share = math.ceil(len(targets) / max(1, len(live)))
+        mine = [t for t in targets if self._holder(leases.get(self.lease_name(t))) == self.identity]
         for target in mine[share:]:  # a replica joined: give the extras back
             self.release(target, leases.get(self.lease_name(target)))
         for target in mine[:share]:
             self._renew(self.lease_name(target), target, now_utc, lease=leases.get(self.lease_name(target)))
+        # Watch every held Lease each round (not only when there is room for it), so a dead holder's
+        # Leases are seen expired one lease duration after it stopped, together with its membership.
+        expired = {t: self._expired(leases[self.lease_name(t)]) for t in targets
+                   if self.lease_name(t) in leases and self._holder(leases[self.lease_name(t)])}
         count = min(len(mine), share)
-        for target in self.targets:
+        for target in targets:
             if count >= share:
                 break
             lease = leases.get(self.lease_name(target))
-            if lease is None or not self._holder(lease) or self._expired(lease):
+            if lease is None or not self._holder(lease) or expired.get(target):
                 if self._acquire(target, lease, now_utc):
                     count += 1
         return self.held()
 
     def release(self, target: str | None, lease: dict | None = None) -> None:
         """Give `target` up (after any reconcile of it in progress)."""
-        with self._locks[target]:
+        with self._locks.setdefault(target, threading.Lock()):
             with self._mutex:
                 self._held.pop(target, None)
             lease = lease or self.api.get(self.lease_name(target))
@@ -188,7 +215,7 @@ class TargetLeases:
 
     def release_all(self) -> None:
         """A clean stop: every target, then the membership, so the others take over at their next round."""
-        for target in self.targets:
+        for target in list(self.targets):
             self.release(target)
         member = self.api.get(self.member_name)
         if member is not None and self._holder(member) == self.identity:

@@ -61,7 +61,8 @@ def _refuse_exposed_control(listen: str, admin_token: str | None) -> None:
               help="Seconds between resyncs: a full re-read, or with --events-queue every service and cluster.")
 @click.option("--full-resync-period", default=3600.0, show_default=True,
               help="With --events-queue: seconds between full re-reads of every kind.")
-@click.option("--events-queue", help="SQS queue URL of the ECS event stream; events trigger reconciles.")
+@click.option("--events-queue", help="SQS queue URL of the ECS event stream; events trigger reconciles. "
+              "Each Target reads the queue of the same name in its own account and Region.")
 @click.option("--self-heal/--no-self-heal", default=True, show_default=True, help="Revert out-of-band drift.")
 @click.option("--prune/--no-prune", default=False, show_default=True, help="Delete owned resources removed from the source.")
 @click.option("--dry-run", is_flag=True, help="Plan and report only; never write.")

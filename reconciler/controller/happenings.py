@@ -19,7 +19,8 @@ from ..report.masking import mask_text
 
 # kind of a happening -> whether it is bad news
 KINDS = {"applied": False, "drift-found": True, "drift-healed": False, "apply-failed": True,
-         "rollout-failed": True, "rolled-back": True, "perpetual-diff": True, "source-error": True}
+         "rollout-failed": True, "rolled-back": True, "perpetual-diff": True, "source-error": True,
+         "target-failed": True}
 MAX_TIMELINE = 500
 
 _HOSTS = {"github.com": "{base}/commit/{sha}", "gitlab.com": "{base}/-/commit/{sha}"}
@@ -112,11 +113,13 @@ class Announcer:
 
 
 def announce_reconcile(announcer: Announcer, plan: Any, outcome: Any, rows: list, revision: str | None,
-                       who: Callable[[str, str], dict[str, Any]]) -> None:
-    """Turn one reconcile's plan, outcome and rows into happenings (each said once)."""
+                       who: Callable[[str, str], dict[str, Any]], target: str | None = None) -> None:
+    """Turn one reconcile's plan, outcome and rows into happenings (each said once). With Targets,
+    each target's pass says its own, its resources named "target:Kind/name" (names are per target)."""
     by_key = {(r.kind, r.name): r for r in rows}
+    prefix = f"{target}:" if target else ""
     for action in plan.actions:
-        key, label = action.key, f"{action.kind}/{action.name}"
+        key, label = action.key, f"{prefix}{action.kind}/{action.name}"
         row = by_key.get(key)
         healed = key in outcome.done and key not in outcome.syncs and action.action != "create"
         drifted = healed or (row is not None and row.state == "drifted")

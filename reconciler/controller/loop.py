@@ -18,28 +18,31 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ..apply.flap_guard import DEFAULT_LIMIT, FlapGuard, blocked_by
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..apply.flap_guard import DEFAULT_LIMIT, blocked_by
 from ..aws import Clients
 from ..desired.loader import DesiredState
 from ..engine import Engine, EngineOptions
 from ..observed.attribution import ChangeLog
-from ..observed.informer import Informer
 from ..observed.revisions import RevisionCache
 from ..observed.rollouts import ROLLOUT_TIMEOUT
 from ..ownership import DEFAULT_INSTANCE
 from ..plan.manual_rollback import suspended_by_rollback
 from ..plan.model import Action, Plan
-from ..verify.preflight import Preflight
+from ..target_engines import MAX_PARALLEL_TARGETS, describe_error
 from . import decisions
-from .applied_specs import AppliedSpecs
 from .happenings import Announcer, Timeline, announce_reconcile
 from .metrics import ControllerMetrics
-from .resource_rows import Outcome, RolloutTracker, resource_rows
+from .resource_rows import Outcome, resource_rows
 from .source_feed import GitSourceError, SourceFeed
-from .status import StatusBoard
+from .status import ResourceStatus, StatusBoard
+from .target_lanes import TargetLane, new_lane, target_identity
 from .workqueue import ExponentialBackoff, WorkQueue, run_workers
 
 log = logging.getLogger("reconciler.controller")
@@ -88,8 +91,10 @@ class Controller:
         self._own_workdir: str | None = None
         self.revisions = RevisionCache(config.cache_dir)
         self.queue = WorkQueue(ExponentialBackoff(base=config.backoff_base, cap=config.backoff_cap))
-        self.consumer = None
+        self.consumer = None  # the ambient target's event consumer
+        self._consumers_on = False  # run() started the event streams: a new target's starts too
         self.metrics = ControllerMetrics(clients.call_log, self._event_stats)
+        self.changes = ChangeLog()  # who made each write the event stream shows (drift attribution)
         self.source = SourceFeed(
             config.source, clients, workdir=lambda: config.workdir or self._make_workdir(),
             poll_interval=config.poll_interval, resync_period=config.resync_period, tfstate=config.tfstate,
@@ -98,25 +103,27 @@ class Controller:
             on_loaded=self._source_loaded)
         self.status = StatusBoard(self.source.display, {"selfHeal": config.self_heal, "prune": config.prune,
                                                         "dryRun": config.dry_run})
-        # Who made each write the event stream shows (drift attribution), and what happened, said once.
-        self.changes = ChangeLog()
+        # What happened, said once.
         self.timeline = Timeline()
         self.status.timeline = self.timeline
         self.announcer = Announcer(self.source.display, [self.timeline, lambda _h: self.status.touch()])
         self._http_suspended = False
         self._ready = False
-        self.applied = AppliedSpecs(config.state_file)
-        self.rollouts = RolloutTracker(config.rollout_timeout)
-        self.flap_guard = FlapGuard(config.flap_limit)
-        self.preflight = Preflight(ttl=config.resync_period)
-        # Observed state between full reads. With an event stream, a reconcile re-reads only what
-        # events (and our own writes) touched; the resync timer asks for a warm resync (every service
-        # and cluster), and a full read comes at start and every full resync period. Without a
-        # stream, every reconcile is a full read.
-        self.informer = Informer()
-        self._full_read_due = True
-        self._resync_due = False
-        self._last_full_read = 0.0  # time.monotonic() of the last full read
+        # One lane per target (target_lanes.py): the ambient one always, one more per Target manifest.
+        # Observed state between full reads lives in each lane's informer. With an event stream, a
+        # reconcile re-reads only what events (and our own writes) touched; the resync timer asks for
+        # a warm resync (every service and cluster), and a full read comes at start and every full
+        # resync period. Without a stream, every reconcile is a full read.
+        self.ambient = new_lane(None, None, clients.settings, config, clients)
+        self.ambient.changes = self.changes
+        self.lanes: dict[str | None, TargetLane] = {None: self.ambient}
+        self._lanes_lock = threading.Lock()
+        self._shown: list[TargetLane] = []  # the lanes of the last reconcile, with Targets
+        self.applied, self.rollouts = self.ambient.applied, self.ambient.rollouts
+        self.flap_guard, self.preflight = self.ambient.flap_guard, self.ambient.preflight
+        self.informer = self.ambient.informer
+        self.status.targets = self._target_lanes
+        self.metrics.register_targets(self._target_lanes)
 
     # -- the source, as the rest of the controller sees it ---------------------------------------------
 
@@ -184,6 +191,8 @@ class Controller:
     def stop(self, timeout: float = 120.0) -> None:
         """Stop taking work; an in-flight reconcile (and its apply) finishes first."""
         self._stop.set()
+        for lane in self._all_lanes():
+            lane.stopped.set()
         self.queue.shutdown()
         deadline = time.monotonic() + timeout
         for thread in self._workers + self._threads:
@@ -260,8 +269,9 @@ class Controller:
     def request_resync(self, full: bool = False) -> None:
         """Make the next reconcile a resync: warm with an event stream (every service and cluster
         re-read), full without one, when `full` or once the full resync period has passed."""
-        self._resync_due = True
-        self._full_read_due = self._full_read_due or full
+        for lane in self._all_lanes():
+            lane.resync_due = True
+            lane.full_read_due = lane.full_read_due or full
 
     def _resync_loop(self) -> None:
         while not self._stop.wait(self.config.resync_period):
@@ -270,20 +280,82 @@ class Controller:
             self.trigger()
 
     def _start_consumer(self) -> None:
+        self._consumers_on = True
+        self.consumer = self._consume(self.ambient, self.config.events_queue)
+        with self._lanes_lock:
+            targets = [lane for lane in self.lanes.values() if lane.name is not None and lane.consumer is None]
+        for lane in targets:
+            self._start_target_consumer(lane)
+
+    def _consume(self, lane: TargetLane, queue_url: str):
         from ..observed.consumer import EventConsumer
         from ..observed.event_cache import EventCache
 
-        self.consumer = EventConsumer(self.clients, self.config.events_queue, EventCache(), self._on_dirty,
-                                      wait_seconds=self.config.events_wait_seconds, changes=self.changes)
-        self._spawn("event-consumer", self.consumer.run, self._stop)
+        def on_dirty(keys: set) -> None:
+            log.info("event stream marked resources dirty",
+                     extra={"target": lane.label, "keys": sorted(map(str, keys))})
+            lane.informer.mark(keys)
+            self.trigger()
 
-    def _on_dirty(self, keys: set) -> None:
-        log.info("event stream marked resources dirty", extra={"keys": sorted(map(str, keys))})
-        self.informer.mark(keys)
-        self.trigger()
+        lane.consumer = EventConsumer(lane.clients, queue_url, EventCache(), on_dirty,
+                                      wait_seconds=self.config.events_wait_seconds, changes=lane.changes)
+        self._spawn("event-consumer" + (f"-{lane.name}" if lane.name else ""), lane.consumer.run, lane.stopped)
+        return lane.consumer
+
+    def _start_target_consumer(self, lane: TargetLane) -> None:
+        """A target's own queue (`events setup --target NAME`): the queue of the configured name in
+        the target's account and Region. Without one, the target is read whole at every reconcile."""
+        with self._lanes_lock:  # the first reconcile and start() may both see a new lane
+            if lane.streaming:
+                return
+            lane.streaming = True
+        name = queue_name(self.config.events_queue)
+        try:
+            url = lane.clients.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+        except (ClientError, BotoCoreError) as exc:
+            log.warning("no event stream for target %s: every reconcile reads it whole", lane.label,
+                        extra={"target": lane.label, "error": describe_error(exc)})
+            return
+        self._consume(lane, url)
 
     def _event_stats(self) -> dict | None:
         return self.consumer.stats() if self.consumer is not None else None
+
+    # -- targets ---------------------------------------------------------------------------------------
+
+    def _all_lanes(self) -> list[TargetLane]:
+        with self._lanes_lock:
+            return list(self.lanes.values())
+
+    def _target_lanes(self) -> list[TargetLane]:
+        """The lanes /status and the per-target metrics show: those of the last reconcile, when the
+        source declares Targets (none without: the controller then looks as it always did)."""
+        with self._lanes_lock:
+            return list(self._shown)
+
+    def _lanes_for(self, parts: dict[str | None, DesiredState]) -> list[TargetLane]:
+        """The lane of each target of this revision; a Target whose region or role changed gets new
+        clients (and a full read), a Target gone from the source loses its lane."""
+        with self._lanes_lock:
+            for name in [n for n in self.lanes if n is not None and n not in parts]:
+                self.lanes.pop(name).stopped.set()
+            fresh = []
+            for name in parts:
+                if name is None:
+                    continue
+                target = parts[name].targets[name].manifest
+                lane = self.lanes.get(name)
+                if lane is None or lane.identity != target_identity(target):
+                    if lane is not None:
+                        lane.stopped.set()
+                    lane = self.lanes[name] = new_lane(name, target, self.clients.settings, self.config)
+                    fresh.append(lane)
+            lanes = ([self.ambient] if None in parts else []) + [self.lanes[n] for n in parts if n is not None]
+            self._shown = lanes if set(parts) != {None} else []
+        if self._consumers_on:
+            for lane in fresh:
+                self._start_target_consumer(lane)
+        return lanes
 
     # -- reconcile -------------------------------------------------------------------------------------
 
@@ -311,55 +383,106 @@ class Controller:
                 self.status.update(last_reconcile=time.time())
 
     def _reconcile(self, desired: DesiredState, revision: str | None) -> None:
+        """Each target's pass, in parallel once there are several; a target that fails is reported on
+        its lane and its rows and stops no other. Status, metrics and the revision are for the whole."""
+        parts = desired.by_target() or {None: desired}  # an empty source: the ambient target (prune)
+        if set(parts) == {None}:
+            self._lanes_for(parts)  # Targets removed from the source: their lanes go
+            passes = [self._reconcile_lane(self.ambient, desired, revision, grouped=False)]
+        else:
+            lanes = self._lanes_for(parts)
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_TARGETS, len(lanes)),
+                                    thread_name_prefix="target") as pool:
+                passes = list(pool.map(lambda lane: self._guarded_pass(lane, parts[lane.name], revision), lanes))
+        rows = [row for p in passes for row in p.rows]
+        self._ready = True
+        self.status.set_resources(rows)
+        self.metrics.set_resource_states([r.document() for r in rows])
+        if any(p.moving for p in passes):
+            self.queue.add_after(RECONCILE, self.config.rollout_poll)
+        failures = [p.failure for p in passes if p.failure]
+        if failures:
+            raise RuntimeError("; ".join(failures))
+        self.status.update(reconcile_error=None)
+        writable = passes[0].writable
+        if writable and not any(r.state in ("pending", "failed") for r in rows):
+            self.status.update(revision=revision)
+            self.metrics.applied_revision.info({"revision": revision or ""})
+
+    def _guarded_pass(self, lane: TargetLane, desired: DesiredState, revision: str | None) -> "LanePass":
+        """A target's pass; a failure to read or plan it (AccessDenied, a Region outage) becomes its
+        lane's error and a failed row per resource it declares."""
+        try:
+            done = self._reconcile_lane(lane, desired, revision, grouped=True)
+        except Exception as exc:
+            lane.error = describe_error(exc)
+            lane.last_reconcile = time.time()
+            lane.counts = {"failed": len(desired.resources)}
+            log.error("target failed", extra={"target": lane.label, "error": lane.error})
+            if self.announcer.once("target", lane.label, lane.error):
+                self.announcer.say("target-failed", f"target {lane.label}", f"target {lane.label}: {lane.error}",
+                                   revision)
+            rows = [ResourceStatus(r.manifest.KIND, r.manifest.name, "failed", error=lane.error, target=lane.label)
+                    for r in desired.resources]
+            return LanePass(rows, set(), f"target {lane.label}: {lane.error}", not self.config.dry_run)
+        self.announcer.forget("target", lane.label)
+        return done
+
+    def _reconcile_lane(self, lane: TargetLane, desired: DesiredState, revision: str | None,
+                        grouped: bool) -> "LanePass":
         options = EngineOptions(instance=self.config.instance, prune=self.config.prune, revision=revision,
                                 allow_replace=self.config.allow_replace, workers=self.config.concurrency)
-        engine = Engine(self.clients, options, self.revisions)
-        plan = self._plan(engine, desired)
+        engine = Engine(lane.clients, options, self.revisions)
+        plan = self._plan(lane, engine, desired)
         self._ready = True
         writable = not (self.config.dry_run or self.is_suspended())
-        outcome = self._hold_back(plan)
+        outcome = self._hold_back(lane, plan)
         held = outcome.rolled_back | outcome.blocked | set(outcome.suspended)
         chosen = decisions.choose(plan, outcome.syncs, held, self.config.self_heal) if writable else []
         for action in plan.pending:
             if action.key not in outcome.syncs and action.action != "conflict":
                 self.metrics.drift_detected.labels(kind=action.kind).inc()
+                lane.drift_detected[action.kind] += 1
         if chosen and self.config.verify:
-            outcome.failed = self._preflight(desired, chosen)
+            outcome.failed = self._preflight(lane, desired, chosen)
             chosen = [a for a in chosen if a.key not in outcome.failed]
         if chosen:
-            failed, outcome.done = self._apply(engine, plan, chosen, outcome.syncs)
+            failed, outcome.done = self._apply(lane, engine, plan, chosen, outcome.syncs)
             outcome.failed.update(failed)
             for action in chosen:
                 if action.key in outcome.done:
-                    self.flap_guard.applied(action)
-        rows, moving = resource_rows(plan, outcome, self.rollouts)
+                    lane.flap_guard.applied(action)
+        rows, moving = resource_rows(plan, outcome, lane.rollouts)
         for row in rows:
+            if grouped:
+                row.target = lane.label
             if row.state == "drifted":
-                row.changed_by = self.changes.document(row.kind, row.name)
-            if row.rollout is not None and self.consumer is not None:
-                row.rollout["stoppedTasks"] = self.consumer.cache.stopped_tasks(row.name)
-        announce_reconcile(self.announcer, plan, outcome, rows, revision, self.changes.document)
+                row.changed_by = lane.changes.document(row.kind, row.name)
+            if row.rollout is not None and lane.consumer is not None:
+                row.rollout["stoppedTasks"] = lane.consumer.cache.stopped_tasks(row.name)
+        announce_reconcile(self.announcer, plan, outcome, rows, revision, lane.changes.document,
+                           target=lane.label if grouped else None)
         # What we wrote, failed to write, or is still rolling out must be read again next time.
-        self.informer.mark(set(outcome.done) | set(outcome.failed) | moving)
-        self.status.set_resources(rows)
-        self.metrics.set_resource_states([r.document() for r in rows])
-        self.applied.remember(plan, outcome.done, outcome.failed, revision)
-        if moving:
-            self.queue.add_after(RECONCILE, self.config.rollout_poll)
+        lane.informer.mark(set(outcome.done) | set(outcome.failed) | moving)
+        lane.applied.remember(plan, outcome.done, outcome.failed, revision)
+        lane.last_reconcile = time.time()
+        lane.counts = dict(Counter(r.state for r in rows))
+        failure = None
         if outcome.failed:
-            raise RuntimeError("apply failed for " + ", ".join("/".join(k) for k in outcome.failed))
-        self.status.update(reconcile_error=None)
-        if writable and not any(r.state in ("pending", "failed") for r in rows):
-            self.status.update(revision=revision)
-            self.metrics.applied_revision.info({"revision": revision or ""})
+            failure = "apply failed for " + ", ".join("/".join(k) for k in outcome.failed)
+            if grouped:
+                failure = f"target {lane.label}: {failure}"
+        lane.error = failure
         log.info("reconciled", extra={"revision": revision, "summary": plan.summary(), "applied": len(outcome.done),
-                                      "dry_run": self.config.dry_run, "suspended": not writable and not self.config.dry_run})
+                                      "dry_run": self.config.dry_run, "suspended": not writable and not self.config.dry_run,
+                                      **({"target": lane.label} if grouped else {})})
+        return LanePass(rows, moving, failure, writable)
 
-    def _hold_back(self, plan: Plan) -> Outcome:
+    def _hold_back(self, lane: TargetLane, plan: Plan) -> Outcome:
         """Syncs, and what waits: a replace without --allow-replace, a perpetual diff, a rolled-back
         deployment (by ECS, or by hand: suspended until resumed), and whatever depends on them.
         Everything else is applied."""
-        perpetual = self.flap_guard.check(plan)
+        perpetual = lane.flap_guard.check(plan)
         for info in perpetual.values():
             if info.first:
                 self.metrics.perpetual_diffs.labels(kind=info.kind).inc()
@@ -367,36 +490,37 @@ class Controller:
                           extra={"resource": f"{info.kind}/{info.name}", "applies": info.applies, "paths": info.paths})
         replace = decisions.needs_replace(plan, self.config.allow_replace)
         suspended = {key: rollback.message for key, rollback in suspended_by_rollback(plan).items()}
-        return Outcome(syncs=decisions.sync_keys(plan, self.applied.by_key), rolled_back=self.rollouts.rolled_back(plan),
+        return Outcome(syncs=decisions.sync_keys(plan, lane.applied.by_key), rolled_back=lane.rollouts.rolled_back(plan),
                        perpetual=perpetual, blocked=blocked_by(plan, set(perpetual) | replace), needs_replace=replace,
                        suspended=suspended)
 
-    def _plan(self, engine: Engine, desired: DesiredState) -> Plan:
+    def _plan(self, lane: TargetLane, engine: Engine, desired: DesiredState) -> Plan:
         """Incremental between resyncs when the event stream keeps the cache honest, a warm resync when
         the resync timer fired, a full read when one is due (or always, without a stream)."""
-        streaming = bool(self.config.events_queue)
-        full = (not streaming or self._full_read_due
-                or time.monotonic() - self._last_full_read >= self.config.full_resync_period)
-        if not full and not self._resync_due:
-            return self.informer.plan(engine, desired)
-        due, started = (self._full_read_due, self._resync_due), time.monotonic()
-        self._full_read_due = self._resync_due = False
+        streaming = bool(self.config.events_queue) if lane.name is None else lane.consumer is not None
+        full = (not streaming or lane.full_read_due
+                or time.monotonic() - lane.last_full_read >= self.config.full_resync_period)
+        if not full and not lane.resync_due:
+            return lane.informer.plan(engine, desired)
+        due, started = (lane.full_read_due, lane.resync_due), time.monotonic()
+        lane.full_read_due = lane.resync_due = False
         try:
-            plan, missed = self.informer.resync(engine, desired, compare=streaming, warm=not full)
+            plan, missed = lane.informer.resync(engine, desired, compare=streaming, warm=not full)
         except Exception:
             # The read failed: the resync is still owed (a request made meanwhile stands too).
-            self._full_read_due, self._resync_due = self._full_read_due or due[0], self._resync_due or due[1]
+            lane.full_read_due, lane.resync_due = lane.full_read_due or due[0], lane.resync_due or due[1]
             raise
         if full:
-            self._last_full_read = started
+            lane.last_full_read = started
         if missed:
             self.metrics.missed_events.inc(len(missed))
             log.warning("resync found drift the event stream had not shown", extra={"resources": missed})
         return plan
 
-    def _preflight(self, desired: DesiredState, chosen: list[Action]) -> dict[tuple[str, str], str]:
+    def _preflight(self, lane: TargetLane, desired: DesiredState,
+                   chosen: list[Action]) -> dict[tuple[str, str], str]:
         """Verify what is about to be written; the resources that fail (and their dependents) are held."""
-        held, report = self.preflight.hold(desired, self.clients, chosen)
+        held, report = lane.preflight.hold(desired, lane.clients, chosen)
         for key, why in held.items():
             log.error("preflight held a resource", extra={"resource": "/".join(key), "error": why})
         if report.unverified:
@@ -404,7 +528,8 @@ class Controller:
                         extra={"checks": [f"{c.resource} {c.path}: {c.message}" for c in report.unverified]})
         return held
 
-    def _apply(self, engine: Engine, plan: Plan, chosen: list[Action], syncs: set[tuple[str, str]]):
+    def _apply(self, lane: TargetLane, engine: Engine, plan: Plan, chosen: list[Action],
+               syncs: set[tuple[str, str]]):
         """Apply ``chosen`` in plan order; report which keys finished and which failed (and why)."""
         chosen_ids = {id(a) for a in chosen}
         subset = Plan([a for a in plan.actions if a.action == "none" or id(a) in chosen_ids])
@@ -432,4 +557,20 @@ class Controller:
         for action in chosen:
             if action.key in done and action.key not in syncs:
                 self.metrics.drift_healed.labels(kind=action.kind).inc()
+                lane.drift_healed[action.kind] += 1
         return {}, done
+
+
+@dataclass
+class LanePass:
+    """One target's pass, as the whole reconcile sums it up."""
+
+    rows: list[ResourceStatus]
+    moving: set
+    failure: str | None  # an apply that failed, or the target that could not be read or planned
+    writable: bool
+
+
+def queue_name(queue: str) -> str:
+    """The name in a queue URL or ARN (or a bare name): each target has a queue of that name."""
+    return queue.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]

@@ -53,6 +53,48 @@ class EventLagCollector:
         yield gauge
 
 
+class TargetCollector:
+    """Per-target series, once Target manifests are declared (the resource and drift series sum every
+    target; ``ecs_reconciler_aws_calls_total`` counts the ambient target's calls):
+    ``ecs_reconciler_target_up{target,region}`` (0 while its last pass failed),
+    ``ecs_reconciler_target_resources{target,state}``,
+    ``ecs_reconciler_target_drift_detected_total{target,kind}``, ``..._drift_healed_total{target,kind}`` and
+    ``ecs_reconciler_target_aws_calls_total{target,service,operation,outcome}`` from each target's
+    own call log."""
+
+    def __init__(self, lanes: Callable[[], list]) -> None:
+        self.lanes = lanes
+
+    def collect(self):
+        up = GaugeMetricFamily("ecs_reconciler_target_up", "1 if the target's last pass succeeded",
+                               labels=["target", "region"])
+        resources = GaugeMetricFamily("ecs_reconciler_target_resources", "Managed resources by target and state",
+                                      labels=["target", "state"])
+        detected = CounterMetricFamily("ecs_reconciler_target_drift_detected",
+                                       "Out-of-band drift found, per target, resource and pass", labels=["target", "kind"])
+        healed = CounterMetricFamily("ecs_reconciler_target_drift_healed", "Out-of-band drift reverted, per target",
+                                     labels=["target", "kind"])
+        calls = CounterMetricFamily("ecs_reconciler_target_aws_calls", "AWS API calls by target, operation and outcome",
+                                    labels=["target", "service", "operation", "outcome"])
+        for lane in self.lanes():
+            up.add_metric([lane.label, lane.region], 0.0 if lane.error else 1.0)
+            for state in STATES:
+                resources.add_metric([lane.label, state], lane.counts.get(state, 0))
+            for kind, n in sorted(lane.drift_detected.items()):
+                detected.add_metric([lane.label, kind], n)
+            for kind, n in sorted(lane.drift_healed.items()):
+                healed.add_metric([lane.label, kind], n)
+            for family in AwsCallCollector(lane.clients.call_log).collect():
+                for sample in family.samples:
+                    calls.add_metric([lane.label, *(sample.labels[k] for k in ("service", "operation", "outcome"))],
+                                     sample.value)
+        yield up
+        yield resources
+        yield calls
+        yield detected
+        yield healed
+
+
 class ControllerMetrics:
     def __init__(self, call_log: CallLog, event_stats: Callable[[], dict | None] = lambda: None) -> None:
         self.registry = CollectorRegistry()
@@ -78,6 +120,9 @@ class ControllerMetrics:
         r.register(AwsCallCollector(call_log))
         r.register(EventLagCollector(event_stats))
         self._known: set = set()
+
+    def register_targets(self, lanes: Callable[[], list]) -> None:
+        self.registry.register(TargetCollector(lanes))
 
     def set_resource_states(self, rows: list[dict]) -> None:
         counts = Counter((row["kind"], row["state"]) for row in rows)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..desired.loader import DesiredState, load_manifests
-from ..desired.targeting import refuse_targets
 from ..desired.lookups import Lookups
 from ..desired.substitution import Substitution
 from ..errors import InvalidManifests
@@ -112,7 +111,6 @@ class SourceFeed:
         folder = path if path.is_dir() else path.parent
         try:
             desired = load_manifests([str(path)], Substitution(self.lookups))
-            refuse_targets(desired, "the controller (run)")
         except InvalidManifests as exc:
             self.manifest_dir = folder
             errors = [safe_error(self._relative(str(e), path), e.path) for e in exc.errors]

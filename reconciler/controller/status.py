@@ -33,7 +33,7 @@ class ResourceStatus:
     diff: list[dict[str, Any]] = field(default_factory=list)  # masked changes: drifted, pending, perpetual-diff
     changed_by: dict[str, Any] | None = None  # who made a drift (observed/attribution.py), "unknown" if unseen
     rollout: dict[str, Any] | None = None  # a service's deployments and task counts (resource_rows.rollout_view)
-    target: str | None = None  # grouping key on the dashboard (account/region, once targets exist)
+    target: str | None = None  # grouping key on the dashboard: the controller's Target, the operator's namespace
 
     def document(self) -> dict[str, Any]:
         doc = {"kind": self.kind, "name": self.name, "state": self.state, "action": self.action,
@@ -62,7 +62,8 @@ class StatusBoard:
         self.reconcile_error: str | None = None
         self.suspended = False
         self.last_reconcile: float | None = None
-        self.resources: dict[tuple[str, str], ResourceStatus] = {}
+        self.resources: dict[tuple, ResourceStatus] = {}
+        self.targets: Any = None  # () -> one section per target (state, last error), when Targets are declared
         self.timeline: Any = None  # a happenings.Timeline, when the controller keeps one
         self.notifications: Any = None  # () -> per-destination delivery counts, when notifications are on
         self.version = 0  # grows with every change: the dashboard's live updates wait on it
@@ -75,7 +76,8 @@ class StatusBoard:
 
     def set_resources(self, rows: list[ResourceStatus]) -> None:
         with self._lock:
-            self.resources = {(r.kind, r.name): r for r in rows}
+            # Names are unique per target only: the same service in two targets is two rows.
+            self.resources = {(r.target, r.kind, r.name) if r.target else (r.kind, r.name): r for r in rows}
             self.version += 1
 
     def put(self, row: ResourceStatus) -> None:
@@ -103,6 +105,7 @@ class StatusBoard:
         return self.source_error or self.reconcile_error
 
     def document(self) -> dict[str, Any]:
+        targets = [lane.document() for lane in self.targets()] if self.targets is not None else []
         with self._lock:
             error = self.source_error or self.reconcile_error
             return {
@@ -115,6 +118,7 @@ class StatusBoard:
                 if self.last_reconcile else None,
                 "policies": dict(self.policies),
                 "resources": [r.document() for r in self.resources.values()],
+                **({"targets": targets} if targets else {}),
                 "timeline": self.timeline.documents() if self.timeline is not None else [],
                 **({"notifications": self.notifications()} if self.notifications is not None else {}),
             }

@@ -46,15 +46,3 @@ def split_targets(located: list[Located], errors: list[ManifestError]) -> tuple[
         item.target = named if named is not None else default
     return resources, targets
 
-
-def refuse_targets(state, front_door: str) -> None:
-    """Raise InvalidManifests (located at each Target) for a front door that reconciles only the
-    ambient account and Region: applying several targets' manifests there would mix accounts."""
-    from ..errors import InvalidManifests
-
-    if state.targets:
-        raise InvalidManifests([
-            ManifestError(t.file, t.line, t.label, "kind",
-                          f"Target manifests are not supported by {front_door} yet (plan, apply and events "
-                          "take them); remove the Targets and metadata.target, or use plan/apply")
-            for t in state.targets.values()])

@@ -127,6 +127,8 @@ STATUS_SCHEMA: dict[str, Any] = {
         "arn": {"type": "string"},
         "specHash": {"type": "string"},
         "lastAppliedRevision": {"type": "string"},
+        "reconciledBy": {"type": "string", "description": "The operator replica that wrote this status (sharded "
+                                                          "operators: the one holding the target's Lease)."},
         "perpetualDiff": {
             "type": "object",
             "description": "Set while writes are stopped: applied this many times with the same diff, which "

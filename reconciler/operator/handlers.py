@@ -45,6 +45,8 @@ from .tenancy import (Policy, adoption_violation, describe_owner, name_violation
 
 log = logging.getLogger(__name__)
 
+FINALIZER = "ecs-reconciler.io/finalizer"  # kopf's, set in operator_settings
+
 
 @dataclass
 class OperatorConfig:
@@ -68,6 +70,7 @@ class OperatorConfig:
     board: Any = None  # a controller.status.StatusBoard the operator's dashboard shows, when served
     changes: Any = field(default_factory=ChangeLog)  # who made each write the event stream shows (attribution)
     notify: Any = None  # called with each happening (drift found, apply failed, ...): a notifications.Notifier
+    shard: Any = None  # a sharding.ShardGate: handle only the objects whose target this replica holds
 
 
 def _show(config: OperatorConfig, body: dict[str, Any], kind: str, name: str, state: str, paths: Any = (),
@@ -140,6 +143,12 @@ def target_manifest(body: dict[str, Any]) -> Any:
 
     return TargetManifest.model_validate({"apiVersion": API_VERSION, "kind": "Target",
                                           "metadata": {"name": body["metadata"]["name"]}, "spec": body.get("spec") or {}})
+
+
+def _still_finalized(body: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether the object (as this replica's index has it now) still waits for our finalizer."""
+    current = _lookup(kwargs)(body.get("kind", ""), body["metadata"].get("namespace", ""), body["metadata"]["name"])
+    return current is not None and FINALIZER in (current["metadata"].get("finalizers") or [])
 
 
 def _plain(body: Any) -> dict[str, Any]:
@@ -562,22 +571,30 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
             kopf.info(raw, reason="Retained",
                       message=f"deletionPolicy Retain: {kind}/{name} is left in place and released (owner tag removed)")
 
+    gate = config.shard.gate if config.shard is not None else (lambda fn: fn)
+    owns = config.shard.owns if config.shard is not None else None  # kopf skips the change handlers elsewhere
     if config.targets_namespace is not None:
         kopf.index(GROUP, VERSION, plural(TARGET_CRD_KIND), id=plural(TARGET_CRD_KIND), registry=registry)(index)
+    if config.shard is not None:
+        config.shard.register_operator(registry, (GROUP, VERSION, plural(TARGET_CRD_KIND))
+                                       if config.targets_namespace is not None else None)
     for crd_kind in CRD_KINDS:
         resource = (GROUP, VERSION, plural(crd_kind))
         kopf.index(*resource, id=plural(crd_kind), registry=registry)(index)
         for on in (kopf.on.create, kopf.on.update, kopf.on.resume):
-            on(*resource, id="reconcile", registry=registry)(reconcile)
-        kopf.on.delete(*resource, id="delete", registry=registry)(delete)
+            on(*resource, id="reconcile", registry=registry, when=owns)(gate(reconcile))
+        on_delete = delete if config.shard is None else config.shard.gate_delete(delete, _still_finalized)
+        kopf.on.delete(*resource, id="delete", registry=registry)(on_delete)
         interval = min(config.tick_seconds, config.resync_seconds) if config.events_queue else config.resync_seconds
-        kopf.timer(*resource, id="drift", interval=interval, initial_delay=interval, registry=registry)(check_drift)
+        kopf.timer(*resource, id="drift", interval=interval, initial_delay=interval, registry=registry)(gate(check_drift))
         if CRD_KINDS[crd_kind] == "Service":
             # Only while a deployment is being followed (Reconciling/RollingOut); kopf checks the
             # filter in-process, so idle services cost no handler call and no AWS call.
             poll = min(config.rollout_poll_seconds, config.resync_seconds)
             kopf.timer(*resource, id="rollout", interval=poll, initial_delay=poll, registry=registry,
-                       when=lambda body, **_: _rolling_out(dict(body)))(follow_rollout)
+                       when=lambda body, **_: _rolling_out(dict(body)))(gate(follow_rollout))
+        if config.shard is not None:
+            config.shard.register(registry, resource, reconcile, check_drift)
     if config.events_queue:
         kopf.on.startup(registry=registry)(start_events)
         kopf.on.cleanup(registry=registry)(stop_events)

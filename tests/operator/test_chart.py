@@ -160,9 +160,11 @@ def test_rendered_objects_validate_and_fit_together(helm, values_set):
     selector = deployment["spec"]["selector"]["matchLabels"]
     assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
     assert all(s["spec"]["selector"] == selector for s in services)
-    # Peering: the object the chart creates is the one the operator is told to use.
-    peering = one(objects, "ClusterKopfPeering" if params["all_namespaces"] else "KopfPeering")
-    assert f"--peering={peering['metadata']['name']}" in args
+    # Peering: the object the chart creates is the one the operator is told to use (one replica;
+    # more run sharded, without peering).
+    if deployment["spec"]["replicas"] == 1:
+        peering = one(objects, "ClusterKopfPeering" if params["all_namespaces"] else "KopfPeering")
+        assert f"--peering={peering['metadata']['name']}" in args and not params["shard"]
     assert operator["image"] == "ghcr.io/ecs-reconciler/ecs-reconciler:0.1.0"
 
 
@@ -196,11 +198,23 @@ def test_all_namespaces(helm):
     assert "namespace" not in one(objects, "ClusterKopfPeering")["metadata"]
 
 
-def test_several_replicas_share_a_peering(helm):
+def test_several_replicas_run_sharded(helm):
     objects = helm.render("replicas")
     assert one(objects, "Deployment")["spec"]["replicas"] == 3
-    assert one(objects, "KopfPeering")["metadata"]["name"] == "shop-operators"
-    assert operator_params(container(objects)["args"])["peering"] == "shop-operators"
+    assert "KopfPeering" not in by_kind(objects)
+    operator = container(objects)
+    params = operator_params(operator["args"])
+    assert params["shard"] and params["peering"] is None and params["lease_seconds"] == 20
+    # The pod's name is its replica id; the Leases live in the pod's namespace.
+    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in operator["env"]}
+    assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+    role = next(r for r in by_kind(objects)["Role"] if r["metadata"]["name"] == f"{NAME}-leases")
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert grants(role["rules"]) == {("coordination.k8s.io", "leases", v)
+                                     for v in ("get", "list", "watch", "create", "update", "patch")}
+    binding = next(b for b in by_kind(objects)["RoleBinding"] if b["metadata"]["name"] == f"{NAME}-leases")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
 
 
 def test_metrics_off_serves_no_metrics(helm):
@@ -244,8 +258,7 @@ def grants(rules: list[dict]) -> set[tuple[str, str, str]]:
     return out
 
 
-@pytest.mark.parametrize("values_set, watched", [("default", NAMESPACE), ("single-namespace", "shop"),
-                                                 ("replicas", NAMESPACE)])
+@pytest.mark.parametrize("values_set, watched", [("default", NAMESPACE), ("single-namespace", "shop")])
 def test_single_namespace_install_grants_a_role_in_that_namespace_only(helm, values_set, watched):
     objects = helm.render(values_set)
     kinds = by_kind(objects)
