@@ -17,6 +17,7 @@ from . import __version__
 from .aws import AwsSettings
 from .desired.loader import DesiredState
 from .cli_context import EXIT_CHANGES, EXIT_ERROR, Context, aws_errors, fail, load_or_fail, require_local_extra
+from .desired.kinds import MANIFEST_KINDS
 from .desired.loader import DesiredState
 from .engine import Engine, EngineOptions
 from .errors import ReconcileError
@@ -304,7 +305,7 @@ def _is_local(state: Context) -> bool:
 
 
 @cli.command()
-@click.option("--kind", type=click.Choice(["Cluster", "TaskDefinition", "Service", "ScheduledTask"]),
+@click.option("--kind", type=click.Choice(list(MANIFEST_KINDS)),
               help="Only this kind's schema.")
 def schema(kind: str | None) -> None:
     """Print the manifests' JSON Schema (for editors, through yaml-language-server)."""

@@ -1,7 +1,8 @@
 """`ecs-reconciler export`: write manifests for what already runs in a cluster, so it can be adopted.
 
 Each resource is read, shaped like its request (CreateCluster, RegisterTaskDefinition,
-CreateService, the ScheduledTask spec), then cleaned by running the normalizers in reverse: a
+CreateService, the ScheduledTask spec, CreateSchedule, CreateCapacityProvider, the service's
+Application Auto Scaling as `autoScaling`), then cleaned by running the normalizers in reverse: a
 field (at any depth) is dropped when the canonical form is the same without it, so defaults,
 empty lists and output-only fields disappear and the result reads like hand-written YAML. Every
 manifest carries `ecs-reconciler.io/adopt: "true"`: the first apply adds the ownership tags.
@@ -20,14 +21,20 @@ from ruamel.yaml import YAML
 
 from .aws import Clients
 from .cli_context import aws_errors
+from .diff import autoscaling as scaling_rules
+from .diff import capacity_provider as provider_rules
 from .diff import cluster as cluster_rules
+from .diff import schedule as schedule_rules
 from .diff import scheduled_task as scheduled_rules
 from .diff import service as service_rules
 from .diff import task_definition as td_rules
 from .diff.rules import arn_name, family_revision, project
+from .observed.autoscaling import scaling_of
 from .observed.batching import DESCRIBE_SERVICES_MAX, chunks
 from .ownership import user_tags, tag_list_to_dict
+from .desired.capacity_provider import CapacityProviderSpec
 from .desired.cluster import ClusterSpec
+from .desired.schedule import ScheduleSpec
 from .desired.service import ServiceSpec
 from .desired.task_definition import TaskDefinitionSpec
 from .rule_targets import spec_from_aws
@@ -115,7 +122,45 @@ def task_definition_document(body: dict[str, Any], tags: list[dict[str, str]] | 
     return _document("TaskDefinition", body["family"], _with_tags(spec, _tags(tag_list_to_dict(tags))))
 
 
-def service_document(body: dict[str, Any]) -> dict[str, Any]:
+def capacity_provider_document(body: dict[str, Any]) -> dict[str, Any]:
+    spec = project(body, provider_rules.REQUEST_FIELDS)
+    asg = spec.get("autoScalingGroupProvider")
+    if asg:
+        asg["autoScalingGroupArn"] = provider_rules.group_name(asg.get("autoScalingGroupArn"))
+    spec = strip_defaults(spec, provider_rules.normalize, valid=_valid_as(CapacityProviderSpec))
+    return _document("CapacityProvider", body["name"], _with_tags(spec, _tags(tag_list_to_dict(body.get("tags")))))
+
+
+def schedule_document(body: dict[str, Any]) -> dict[str, Any]:
+    """A Scheduler schedule that runs tasks in the exported cluster: its target names the cluster
+    and task definition family manifests."""
+    spec = project(body, schedule_rules.REQUEST_FIELDS)
+    for name in ("StartDate", "EndDate"):
+        if spec.get(name) is not None:
+            spec[name] = schedule_rules._instant(spec[name])
+    ecs = spec["Target"]["EcsParameters"]
+    spec["Target"]["Arn"] = arn_name(spec["Target"]["Arn"])
+    ecs["TaskDefinitionArn"] = family_revision(ecs["TaskDefinitionArn"]).rsplit(":", 1)[0]
+    spec = strip_defaults(spec, schedule_rules.normalize, keep=("ScheduleExpression", "FlexibleTimeWindow", "Target",
+                                                                "GroupName"), valid=_valid_as(ScheduleSpec))
+    return _document("Schedule", body["Name"], spec)
+
+
+def _autoscaling(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    config = scaling_rules.from_observed(found)
+    config["policies"] = [{k: v for k, v in p.items() if k in scaling_rules.POLICY_FIELDS or k == "policyName"}
+                          for p in config.get("policies") or []]
+    config["scheduledActions"] = [
+        {k: (scaling_rules._instant(v) if k in ("startTime", "endTime") else v) for k, v in a.items()
+         if (k in scaling_rules.ACTION_FIELDS or k == "scheduledActionName") and v is not None}
+        for a in config.get("scheduledActions") or []]
+    config = {k: v for k, v in config.items() if v not in (None, [])}
+    return strip_defaults(config, scaling_rules.normalize, keep=("minCapacity", "maxCapacity"))
+
+
+def service_document(body: dict[str, Any], scaling: dict[str, Any] | None = None) -> dict[str, Any]:
     spec = project(body, service_rules.REQUEST_FIELDS)
     service_rules.from_primary_deployment(body, spec)
     spec["cluster"] = arn_name(body["clusterArn"])
@@ -126,6 +171,9 @@ def service_document(body: dict[str, Any]) -> dict[str, Any]:
     # Server-chosen fields are part of what runs: keep them even where they equal a default.
     spec = strip_defaults(spec, service_rules.normalize, keep=("cluster", "taskDefinition", "desiredCount"),
                           valid=_valid_as(ServiceSpec))
+    auto_scaling = _autoscaling(scaling)
+    if auto_scaling:
+        spec["autoScaling"] = auto_scaling
     return _document("Service", body["serviceName"], _with_tags(spec, _tags(tag_list_to_dict(body.get("tags")))))
 
 
@@ -168,7 +216,7 @@ def export_documents(clients: Clients, cluster: str, services: Iterable[str] = (
         if body.get("taskDefinition"):
             arn = body["taskDefinition"]
             task_definitions.setdefault(family_revision(arn).rsplit(":", 1)[0], arn)
-        service_docs.append(service_document(body))
+        service_docs.append(service_document(body, scaling_of(clients, arn_name(body["clusterArn"]), body["serviceName"])))
 
     scheduled_docs = []
     events = clients.events
@@ -182,11 +230,38 @@ def export_documents(clients: Clients, cluster: str, services: Iterable[str] = (
                     scheduled_docs.append(scheduled_task_document(rule, target, tags))
                     break
 
+    schedule_docs = []
+    scheduler = clients.client("scheduler")
+    for summary in _all(scheduler.list_schedules, "Schedules"):
+        if summary.get("Target", {}).get("Arn") not in (None, cluster_body["clusterArn"]):
+            continue
+        body = scheduler.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName") or "default")
+        target = body.get("Target") or {}
+        if "EcsParameters" in target and target.get("Arn") == cluster_body["clusterArn"]:
+            arn = target["EcsParameters"]["TaskDefinitionArn"]
+            task_definitions.setdefault(family_revision(arn).rsplit(":", 1)[0], arn)
+            schedule_docs.append(schedule_document(body))
+
+    provider_names = [p for p in cluster_body.get("capacityProviders") or [] if not p.startswith("FARGATE")]
+    provider_docs = [capacity_provider_document(p) for p in ecs.describe_capacity_providers(
+        capacityProviders=provider_names, include=["TAGS"])["capacityProviders"]] if provider_names else []
+
     td_docs = []
     for family, arn in sorted(task_definitions.items()):
         response = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         td_docs.append(task_definition_document(response["taskDefinition"], response.get("tags")))
-    return documents + td_docs + service_docs + scheduled_docs
+    return provider_docs + documents + td_docs + service_docs + scheduled_docs + schedule_docs
+
+
+def _all(call: Callable[..., dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {}
+    while True:
+        response = call(**kwargs)
+        items.extend(response.get(key, []))
+        if not response.get("NextToken"):
+            return items
+        kwargs["NextToken"] = response["NextToken"]
 
 
 # -- output -------------------------------------------------------------------------------------------
@@ -211,8 +286,9 @@ def file_name(document: dict[str, Any]) -> str:
 @click.option("--output", type=click.Path(file_okay=False), help="Write one file per manifest here (default: stdout).")
 @click.pass_obj
 def export(state: Any, cluster: str, services: tuple[str, ...], output: str | None) -> None:
-    """Write manifests (marked for adoption) for an existing cluster, its services, their task
-    definitions and the scheduled tasks that target it."""
+    """Write manifests (marked for adoption) for an existing cluster, its capacity providers, its
+    services (with their autoscaling), their task definitions and the scheduled tasks and Scheduler
+    schedules that target it."""
     with aws_errors():
         documents = export_documents(state.clients(), cluster, services)
     if not output:

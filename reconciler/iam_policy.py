@@ -13,19 +13,34 @@ import click
 READ = ["ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListClusters",
         "ecs:ListServices", "ecs:ListTaskDefinitions", "ecs:ListTaskDefinitionFamilies", "ecs:ListTagsForResource",
         "events:DescribeRule", "events:ListRules", "events:ListTargetsByRule", "events:ListTagsForResource",
-        "application-autoscaling:DescribeScalableTargets", "servicediscovery:GetNamespace"]
+        "application-autoscaling:DescribeScalableTargets", "servicediscovery:GetNamespace",
+        # Service.spec.autoScaling, CapacityProvider, Schedule
+        "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:DescribeScheduledActions",
+        "ecs:DescribeCapacityProviders", "scheduler:GetSchedule", "scheduler:ListSchedules",
+        "scheduler:GetScheduleGroup", "scheduler:ListScheduleGroups", "scheduler:ListTagsForResource"]
 WRITE = ["ecs:CreateCluster", "ecs:UpdateCluster", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition",
          "ecs:CreateService", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
-         "events:PutRule", "events:PutTargets", "events:TagResource", "events:UntagResource"]
+         "events:PutRule", "events:PutTargets", "events:TagResource", "events:UntagResource",
+         "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
+         "application-autoscaling:PutScheduledAction", "application-autoscaling:DeleteScalingPolicy",
+         "application-autoscaling:DeleteScheduledAction",
+         # a target tracking policy creates its CloudWatch alarms through the service-linked role
+         "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms",
+         "ecs:CreateCapacityProvider", "ecs:UpdateCapacityProvider",
+         "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:CreateScheduleGroup",
+         "scheduler:TagResource"]
 PRUNE = ["ecs:DeleteService", "ecs:DeregisterTaskDefinition", "ecs:DeleteCluster",
-         "events:RemoveTargets", "events:DeleteRule"]
+         "events:RemoveTargets", "events:DeleteRule", "ecs:DeleteCapacityProvider", "scheduler:DeleteSchedule",
+         "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:DeleteScalingPolicy",
+         "application-autoscaling:DeleteScheduledAction"]
 EVENTS = ["sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
           "sqs:ListQueueTags", "sqs:TagQueue", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteMessageBatch",
           "sqs:DeleteQueue", "events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule",
           "events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource", "events:TagResource"]
-# Task, execution and EventBridge roles named in manifests are handed to ECS and EventBridge.
+# Task, execution, EventBridge and Scheduler roles named in manifests are handed to ECS, EventBridge and Scheduler.
 PASS_ROLE = {"Sid": "PassRolesNamedInManifests", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": "*",
-             "Condition": {"StringLike": {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "events.amazonaws.com"]}}}
+             "Condition": {"StringLike": {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "events.amazonaws.com",
+                                                                      "scheduler.amazonaws.com"]}}}
 
 
 def policy_actions(controller: bool = False, events: bool = False, prune: bool = False, verify: bool = False,

@@ -19,17 +19,21 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws import Clients
+from ..diff import capacity_provider as provider_rules
 from ..diff import task_definition as td_rules
+from ..diff.rules import fill
 from ..diff.service import reset_value
 from ..diff.update_policy import top_field
 from ..errors import ReconcileError
 from ..observed.readers import StateReader
+from ..observed.schedules import group_tags
 from ..ownership import (FIELDS, OWNER, WRITE_ONLY, ecs_tag_list, events_tag_list, is_owned, ownership_tags,
                          user_tags)
 from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
 from ..rule_targets import rule_request, target_request
 from .guards import check_applicable
+from .scaling import deregister_scaling, write_scaling
 
 log = logging.getLogger(__name__)
 REGISTER_ATTEMPTS = 6
@@ -67,6 +71,7 @@ class Applier:
         self.owners = owners or {}  # label -> owning object, recorded as the owner tag
         self.task_definition_arns: dict[str, str] = {}
         self.cluster_arns: dict[str, str] = {}
+        self.capacity_provider_wait = 300.0  # seconds a delete waits for clusters to release the provider
 
     def apply(self, plan: Plan, allow_replace: bool = False) -> ApplyResult:
         check_applicable(plan, allow_replace)
@@ -149,6 +154,67 @@ class Applier:
             self.clients.events.tag_resource(ResourceARN=arn, Tags=events_tag_list(changed))
         if removed:
             self.clients.events.untag_resource(ResourceARN=arn, TagKeys=removed)
+
+    # -- capacity providers ----------------------------------------------------------------------------------
+
+    def _create_capacity_provider(self, action: Action) -> str:
+        request = {k: v for k, v in action.request.items() if k != "tags"}
+        provider = self.clients.ecs.create_capacity_provider(
+            name=action.name, tags=ecs_tag_list(self._desired_tags(action)), **request)["capacityProvider"]
+        return provider["capacityProviderArn"]
+
+    def _update_capacity_provider(self, action: Action) -> str:
+        request, observed = action.request, action.observed
+        fields = {top_field(c.path) for c in action.changes} - {"tags"}
+        if fields:
+            update: dict[str, Any] = {}
+            asg = request.get("autoScalingGroupProvider")
+            if asg is not None:
+                # Whole, with ECS's defaults for what the manifest leaves out: a field it stopped setting is reset.
+                asg = fill(json.loads(json.dumps(asg)), provider_rules.ASG_DEFAULTS)
+                update["autoScalingGroupProvider"] = {k: v for k, v in asg.items() if k != "autoScalingGroupArn"}
+            if request.get("managedInstancesProvider") is not None:
+                update["managedInstancesProvider"] = request["managedInstancesProvider"]
+            if request.get("cluster"):
+                update["cluster"] = request["cluster"]
+            self.clients.ecs.update_capacity_provider(name=action.name, **update)
+        if self._tags_due(action):
+            self._sync_ecs_tags(observed.arn, action, observed.tags)
+        return observed.arn
+
+    def _replace_capacity_provider(self, action: Action) -> str:
+        self._delete_capacity_provider(action)
+        return self._create_capacity_provider(action)
+
+    def _delete_capacity_provider(self, action: Action) -> str:
+        """ECS deletes only a capacity provider no cluster uses: wait while one does (an update of the
+        cluster earlier in this apply, or someone else's, may be releasing it), then delete."""
+        deadline = time.monotonic() + self.capacity_provider_wait
+        while True:
+            users = self._clusters_using(action.name)
+            if not users:
+                break
+            if time.monotonic() >= deadline:
+                raise ReconcileError(f"{action.label}: still used by cluster(s) {', '.join(users)} after "
+                                     f"{self.capacity_provider_wait:.0f}s; remove it from their capacityProviders first")
+            time.sleep(2)
+        try:
+            self.clients.ecs.delete_capacity_provider(capacityProvider=action.name)
+        except ClientError as exc:
+            if "not found" not in exc.response.get("Error", {}).get("Message", "").lower():
+                raise
+        return action.observed.arn
+
+    def _clusters_using(self, provider: str) -> list[str]:
+        names: list[str] = []
+        for page in self.clients.ecs.get_paginator("list_clusters").paginate():
+            names.extend(page.get("clusterArns", []))
+        users = []
+        for start in range(0, len(names), 100):
+            for cluster in self.clients.ecs.describe_clusters(clusters=names[start:start + 100])["clusters"]:
+                if cluster.get("status") == "ACTIVE" and provider in (cluster.get("capacityProviders") or []):
+                    users.append(cluster["clusterName"])
+        return sorted(users)
 
     # -- clusters --------------------------------------------------------------------------------------------
 
@@ -246,18 +312,20 @@ class Applier:
         return ref
 
     def _create_service(self, action: Action) -> str:
-        request = {k: v for k, v in action.request.items() if k != "tags"}
+        request = {k: v for k, v in action.request.items() if k not in ("tags", "autoScaling")}
         if "taskDefinition" in request:
             request["taskDefinition"] = self._task_definition_ref(request["taskDefinition"])
         token = str(uuid.uuid5(uuid.NAMESPACE_URL, "ecs-reconciler:" + json.dumps(
             [self.instance, action.name, request], sort_keys=True, default=str)))
         service = self.clients.ecs.create_service(
             serviceName=action.name, clientToken=token, tags=ecs_tag_list(self._desired_tags(action)), **request)["service"]
+        if "autoScaling" in action.request:
+            write_scaling(self.clients, request["cluster"], action.name, action.request["autoScaling"])
         return service["serviceArn"]
 
     def _update_service(self, action: Action) -> str:
         request, observed = action.request, action.observed
-        fields = {top_field(c.path) for c in action.changes} - {"tags"}
+        fields = {top_field(c.path) for c in action.changes} - {"tags", "autoScaling"}
         update: dict[str, Any] = {}
         for name in sorted(fields):
             if name in request:
@@ -270,6 +338,9 @@ class Applier:
             update["taskDefinition"] = self._task_definition_ref(update["taskDefinition"])
         if update:
             self.clients.ecs.update_service(cluster=request["cluster"], service=action.name, **update)
+        if "autoScaling" in request and any(top_field(c.path) == "autoScaling" for c in action.changes):
+            write_scaling(self.clients, request["cluster"], action.name, request["autoScaling"],
+                          [c.path for c in action.changes])
         if self._tags_due(action):
             self._sync_ecs_tags(observed.arn, action, observed.tags)
         return observed.arn
@@ -295,6 +366,8 @@ class Applier:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ServiceNotFoundException":
                 raise
+        if action.action == "delete":  # pruned: its scaler has nothing left to scale
+            deregister_scaling(self.clients, action.observed.cluster, action.name)
         return action.observed.arn
 
     # -- scheduled tasks ----------------------------------------------------------------------------------------
@@ -341,6 +414,67 @@ class Applier:
         if targets:
             self.clients.events.remove_targets(Rule=action.name, Ids=[t["Id"] for t in targets])
         self.clients.events.delete_rule(Name=action.name)
+        return action.observed.arn
+
+
+    # -- schedules (EventBridge Scheduler) ---------------------------------------------------------------------
+
+    def _schedule_request(self, action: Action) -> dict[str, Any]:
+        """The CreateSchedule/UpdateSchedule request: the target's cluster and task definition as ARNs."""
+        request = json.loads(json.dumps(action.request))
+        ecs = request["Target"].get("EcsParameters")
+        if ecs is not None:
+            if not request["Target"]["Arn"].startswith("arn:"):
+                request["Target"]["Arn"] = self._cluster_arn(request["Target"]["Arn"])
+            td_arn = self._task_definition_ref(ecs["TaskDefinitionArn"])
+            if not td_arn.startswith("arn:"):
+                td_arn = self.clients.ecs.describe_task_definition(taskDefinition=td_arn)["taskDefinition"]["taskDefinitionArn"]
+            ecs["TaskDefinitionArn"] = td_arn
+        return request
+
+    def _ensure_schedule_group(self, name: str) -> None:
+        """Create the schedule's group, tagged as ours, unless it exists (the planner checked whose it is)."""
+        scheduler = self.clients.client("scheduler")
+        try:
+            scheduler.get_schedule_group(Name=name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            try:
+                scheduler.create_schedule_group(Name=name, Tags=events_tag_list(group_tags(self.instance)))
+            except ClientError as again:
+                if again.response.get("Error", {}).get("Code") != "ConflictException":
+                    raise
+
+    def _create_schedule(self, action: Action) -> str:
+        request = self._schedule_request(action)
+        self._ensure_schedule_group(request["GroupName"])
+        token = str(uuid.uuid5(uuid.NAMESPACE_URL, "ecs-reconciler:schedule:" + json.dumps(
+            [self.instance, action.name, request], sort_keys=True, default=str)))
+        try:
+            return self.clients.client("scheduler").create_schedule(Name=action.name, ClientToken=token, **request)["ScheduleArn"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConflictException":
+                raise
+            # Created by an earlier attempt whose answer was lost: write it as declared.
+            return self.clients.client("scheduler").update_schedule(Name=action.name, **request)["ScheduleArn"]
+
+    def _update_schedule(self, action: Action) -> str:
+        request = self._schedule_request(action)
+        return self.clients.client("scheduler").update_schedule(Name=action.name, **request)["ScheduleArn"]
+
+    def _replace_schedule(self, action: Action) -> str:
+        """A move to another group: the new schedule exists before the old one goes."""
+        arn = self._create_schedule(action)
+        self._delete_schedule(action)
+        return arn
+
+    def _delete_schedule(self, action: Action) -> str:
+        try:
+            self.clients.client("scheduler").delete_schedule(Name=action.name, GroupName=action.observed.body["GroupName"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
         return action.observed.arn
 
 

@@ -59,7 +59,7 @@ def _elsewhere(state: DesiredState | None, kind: str, name: str, target: str | N
 
 def check_references(state: DesiredState, elsewhere: DesiredState | None = None,
                      target: str | None = None) -> list[ManifestError]:
-    errors: list[ManifestError] = []
+    errors: list[ManifestError] = _schedule_references(state)
     for item in state.resources:
         spec = item.manifest.spec
         if item.manifest.KIND not in ("Service", "ScheduledTask"):
@@ -78,4 +78,23 @@ def check_references(state: DesiredState, elsewhere: DesiredState | None = None,
                 f"no TaskDefinition manifest named {task_definition!r} "
                 "(reference one managed elsewhere as family:revision or by ARN)"
                 + _elsewhere(elsewhere, "TaskDefinition", task_definition, target)))
+    return errors
+
+
+def _schedule_references(state: DesiredState) -> list[ManifestError]:
+    """A Schedule running ECS tasks names its cluster in `Target.Arn` and its task definition in
+    `Target.EcsParameters.TaskDefinitionArn`: a manifest name, or an ARN of one managed elsewhere."""
+    errors: list[ManifestError] = []
+    for item in state.of_kind("Schedule"):
+        cluster, task_definition = item.manifest.cluster_ref, item.manifest.task_definition_ref
+        if cluster is not None and not cluster.startswith("arn:") and state.get("Cluster", cluster) is None:
+            errors.append(ManifestError(
+                item.file, item.line_of(["spec", "Target", "Arn"]), item.label, "spec.Target.Arn",
+                f"no Cluster manifest named {cluster!r} (reference a cluster managed elsewhere by its ARN)"))
+        if (task_definition is not None and not task_definition.startswith("arn:")
+                and state.get("TaskDefinition", task_definition) is None):
+            errors.append(ManifestError(
+                item.file, item.line_of(["spec", "Target", "EcsParameters", "TaskDefinitionArn"]), item.label,
+                "spec.Target.EcsParameters.TaskDefinitionArn",
+                f"no TaskDefinition manifest named {task_definition!r} (reference one managed elsewhere by its ARN)"))
     return errors

@@ -1,5 +1,6 @@
 """Service manifests: `spec` is the CreateService request without `serviceName` and `clientToken`.
 
+`autoScaling` (an extension, like `tags`) declares the service's Application Auto Scaling.
 `cluster` and `taskDefinition` name a manifest (resolved to the managed cluster and revision) or,
 for resources managed elsewhere, an ARN (or `family:revision` for a task definition).
 """
@@ -10,6 +11,7 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
+from .autoscaling import AutoScaling
 from .base import ManifestBase, Tags, tags_field
 from .shapes import ECS
 
@@ -24,6 +26,9 @@ ServiceSpec = ECS.model_for(
             Field(None, description="A TaskDefinition manifest name, or `family:revision` / an ARN managed elsewhere."),
         ),
         "tags": (Optional[Tags], tags_field()),
+        "autoScaling": (Optional[AutoScaling], Field(
+            None, description="Application Auto Scaling of the service's desiredCount (RegisterScalableTarget, "
+            "PutScalingPolicy, PutScheduledAction without the resource ids); with it, desiredCount belongs to the scaler.")),
     },
     model_name="ServiceSpec",
 )

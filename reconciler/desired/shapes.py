@@ -61,9 +61,15 @@ class ShapeModels:
         "blob": bytes,
     }
 
-    def __init__(self, service: str):
+    def __init__(self, service: str, camel: bool = False):
+        """`camel`: field names with their first letter lowered (an API whose members are PascalCase,
+        written inside a camelCase ECS spec, e.g. Application Auto Scaling under `Service.spec`)."""
         self.service = service
+        self.camel = camel
         self._models: dict[str, type[BaseModel]] = {}
+
+    def field_name(self, name: str) -> str:
+        return name[:1].lower() + name[1:] if self.camel else name
 
     def shape(self, name: str) -> Any:
         return service_model(self.service).shape_for(name)
@@ -97,11 +103,12 @@ class ShapeModels:
         if key in self._models and not (exclude or overrides):
             return self._models[key]
         fields: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            if name in exclude:
+        for api_name, member in shape.members.items():
+            if api_name in exclude:
                 continue
+            name = self.field_name(api_name)
             py_name = f"{name}_" if name in _RESERVED else name
-            required = name in shape.required_members
+            required = api_name in shape.required_members
             annotation = self.type_for(member)
             info = Field(
                 ... if required else None,
@@ -119,3 +126,24 @@ class ShapeModels:
 
 ECS = ShapeModels("ecs")
 EVENTS = ShapeModels("events")
+SCHEDULER = ShapeModels("scheduler")
+AUTOSCALING = ShapeModels("application-autoscaling", camel=True)
+
+
+def pascal_keys(value: Any) -> Any:
+    """A camelCase request (as `ShapeModels(camel=True)` models write it) with the API's PascalCase
+    member names again; valid for shapes without map members (their keys are data, not names)."""
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: pascal_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [pascal_keys(v) for v in value]
+    return value
+
+
+def camel_keys(value: Any) -> Any:
+    """The inverse of `pascal_keys`: an API response in the camelCase a manifest writes."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel_keys(v) for v in value]
+    return value

@@ -9,6 +9,9 @@ Derived from the request shapes in the ECS and EventBridge API references (botoc
   CreateCluster field but the name.
 - TaskDefinition: revisions are immutable; any change registers a new revision of the family,
   which is an in-place update of what the manifest names.
+- CapacityProvider: UpdateCapacityProvider changes managed scaling, termination protection and
+  draining; another Auto Scaling group is another capacity provider (replace).
+- Schedule: UpdateSchedule rewrites every field but the name and the group.
 - ScheduledTask: PutRule (schedule, state, description) and PutTargets (everything else) rewrite
   the rule and its target in place.
 """
@@ -36,6 +39,8 @@ REPLACE_FIELDS: dict[str, dict[str, str]] = {
     "Cluster": {},
     "TaskDefinition": {},
     "ScheduledTask": {},
+    "CapacityProvider": {"cluster": "a capacity provider cannot move to another cluster"},
+    "Schedule": {"GroupName": "a schedule cannot move to another group (created in the new one, then deleted)"},
 }
 
 # How each updatable field is written, per kind.
@@ -59,7 +64,11 @@ UPDATE_FIELDS: dict[str, dict[str, str]] = {
     "ScheduledTask": {f: ("PutRule" if f in _RULE_FIELDS else "PutTargets")
                       for f in _scheduled_task_fields() - {"tags"}},
 }
+UPDATE_FIELDS["Schedule"] = {f: "UpdateSchedule" for f in set(service_model("scheduler").operation_model(
+    "UpdateSchedule").input_shape.members) - {"Name", "ClientToken", "GroupName"}}
+UPDATE_FIELDS["CapacityProvider"] = {f: "UpdateCapacityProvider" for f in _members("UpdateCapacityProvider") - {"name", "cluster"}}
 UPDATE_FIELDS["Service"].pop("cluster", None)
+UPDATE_FIELDS["Service"]["autoScaling"] = "RegisterScalableTarget / PutScalingPolicy / PutScheduledAction / Delete*"
 for _kind in UPDATE_FIELDS:
     UPDATE_FIELDS[_kind]["tags"] = "TagResource / UntagResource"
 
@@ -68,6 +77,8 @@ IN_PLACE_HOW = {
     "TaskDefinition": "registers a new revision (revisions are immutable)",
     "Service": "UpdateService / TagResource",
     "ScheduledTask": "PutRule / PutTargets / TagResource",
+    "Schedule": "UpdateSchedule (the whole schedule)",
+    "CapacityProvider": "UpdateCapacityProvider / TagResource",
 }
 
 

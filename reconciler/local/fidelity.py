@@ -1,4 +1,4 @@
-"""Patches that make moto's ECS and EventBridge answer like the real services.
+"""Patches that make moto's ECS, EventBridge and the services around them answer like the real services.
 
 moto runs in this process, so its classes can be patched. Every patch is gated on `bound()`: it
 only changes behaviour for requests that arrive through a `LocalEndpoint` (whose WSGI wrapper binds
@@ -21,7 +21,7 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.events import models as events_models
 from moto.events.responses import EventsHandler
 
-from reconciler.local import cloud_map, services, task_definitions
+from reconciler.local import autoscaling, capacity_providers, cloud_map, schedules, services, task_definitions
 
 # One lock for ECS request handling and scheduler ticks: moto's models are not thread-safe and the
 # response serializer keeps per-class state.
@@ -67,6 +67,9 @@ def install() -> None:
         _patch_cluster_service_connect(ecs_models.EC2ContainerServiceBackend)
         _patch_rule_delivery(events_models.Rule)
         _patch_events_api_calls(EventsHandler)
+        autoscaling.install(bound, LOCK)
+        schedules.install(bound, LOCK)
+        capacity_providers.install(bound)
         _installed = True
 
 

@@ -113,6 +113,9 @@ class LocalEndpoint:
             request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
             urllib.request.urlopen(request, timeout=30).read()
             stable_ids.reset()  # after moto's reset, which itself may create a default VPC elsewhere
+            # Resetting a backend that holds this region's EC2 backend (Auto Scaling does) recreates
+            # its default VPC during moto's reset, with ids numbered on from before: recreate it once more.
+            stable_ids.reset_ec2(ACCOUNT_ID, self.region)
             self.scheduler.clear()
         self.seed()
 
@@ -215,8 +218,9 @@ class LocalEndpoint:
 
     def on_api_call(self, action: str, params: dict, response: Any, region: str, account: str,
                     access_key: str = "local", user_agent: str = "", event_source: str = "ecs.amazonaws.com") -> None:
-        """Called by the fidelity layer after each successful ECS or EventBridge write call; the
-        caller is named after the access key id it signed with (an IAM user of that name)."""
+        """Called by the fidelity layer after each successful write call (ECS, EventBridge, Application
+        Auto Scaling, Scheduler); the caller is named after the access key id it signed with (an IAM
+        user of that name)."""
         if self.scheduler.has_listeners():
             self.scheduler.publish(api_call_event(action, params, response, account, region, access_key=access_key,
                                                   user_agent=user_agent, event_source=event_source))

@@ -31,6 +31,17 @@ def reset() -> None:
         _counters.clear()
 
 
+def reset_ec2(account: str, region: str) -> None:
+    """Reset one region's EC2 backend in place (other backends keep their reference to it), so its
+    default VPC is created again with the first numbers."""
+    from moto.ec2.models import ec2_backends
+
+    existing = dict.get(ec2_backends, account)  # looking it up through [] would create it
+    backend = dict.get(existing, region) if existing is not None else None
+    if backend is not None:
+        backend.reset()
+
+
 def install() -> None:
     global _installed
     if _installed:

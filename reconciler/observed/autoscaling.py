@@ -39,3 +39,59 @@ def scaled_services(clients: Clients, services: Iterable[tuple[str, str]]) -> se
                 break
             kwargs["NextToken"] = token
     return found
+
+
+def _client(clients: Clients):
+    return clients.client("application-autoscaling")
+
+
+def _pages(call, key: str, **kwargs) -> list[dict]:
+    items: list[dict] = []
+    while True:
+        response = call(**kwargs)
+        items.extend(response.get(key, []))
+        token = response.get("NextToken")
+        if not token:
+            return items
+        kwargs["NextToken"] = token
+
+
+# Up to this many scaled services, their policies and scheduled actions are read per service (two
+# calls each); above it, the whole `ecs` namespace is listed (50 a page) and split by resource.
+PER_SERVICE_MAX = 10
+
+
+def scaling_of_many(clients: Clients, services: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """`scaling_of` for many services in few calls: their scalable targets 50 ResourceIds a call,
+    then the policies and scheduled actions of those that have one, kept by exact ResourceId (the
+    API filters by it, but moto matches substrings)."""
+    wanted = {resource_id(c, s): (c, s) for c, s in services}
+    if not wanted:
+        return {}
+    client = _client(clients)
+    ids = {"ServiceNamespace": NAMESPACE, "ScalableDimension": DIMENSION}
+    targets: dict[str, dict] = {}
+    for batch in chunks(sorted(wanted), RESOURCE_IDS_MAX):
+        for target in _pages(client.describe_scalable_targets, "ScalableTargets", ResourceIds=list(batch), **ids):
+            if target.get("ResourceId") in wanted:
+                targets[target["ResourceId"]] = target
+    if not targets:
+        return {}
+    if len(targets) <= PER_SERVICE_MAX:
+        policies = [p for rid in sorted(targets)
+                    for p in _pages(client.describe_scaling_policies, "ScalingPolicies", ResourceId=rid, **ids)]
+        actions = [a for rid in sorted(targets)
+                   for a in _pages(client.describe_scheduled_actions, "ScheduledActions", ResourceId=rid, **ids)]
+    else:
+        policies = _pages(client.describe_scaling_policies, "ScalingPolicies", **ids)
+        actions = _pages(client.describe_scheduled_actions, "ScheduledActions", **ids)
+    return {wanted[rid]: {"target": target,
+                          "policies": [p for p in policies if p.get("ResourceId") == rid],
+                          "scheduledActions": [a for a in actions if a.get("ResourceId") == rid]}
+            for rid, target in targets.items()}
+
+
+def scaling_of(clients: Clients, cluster: str, service: str) -> dict | None:
+    """The service's scalable target with its scaling policies and scheduled actions (None when it
+    has no scalable target): what `Service.spec.autoScaling` is compared with."""
+    return scaling_of_many(clients, [(cluster, service)]).get((cluster, service))

@@ -7,7 +7,7 @@ it for a scheduled task; a queue or rule of the same name without our tag belong
 so setup refuses to adopt it and teardown leaves it alone.
 
 One rule with an `$or` pattern covers ECS's own events (source aws.ecs) and CloudTrail API calls
-to ECS, EventBridge and Application Auto Scaling, the services whose writes change what we manage.
+to ECS, EventBridge, EventBridge Scheduler and Application Auto Scaling, the services whose writes change what we manage.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ MANAGED_BY = "ecs-reconciler.io/managed-by"
 COMPONENT = "ecs-reconciler.io/component"
 COMPONENT_VALUE = "event-stream"
 TARGET_ID = "ecs-reconciler-queue"
-API_CALL_SOURCES = ["ecs.amazonaws.com", "events.amazonaws.com", "application-autoscaling.amazonaws.com"]
+API_CALL_SOURCES = ["ecs.amazonaws.com", "events.amazonaws.com", "application-autoscaling.amazonaws.com",
+                    "scheduler.amazonaws.com"]
 EVENT_PATTERN = {
     "$or": [
         {"source": ["aws.ecs"]},

@@ -254,6 +254,10 @@ def _api_call_keys(source: str, name: str, p: dict) -> frozenset:
             service = _p(p, "service") or _p(p, "serviceName")
             if service:
                 keys.add(_service_key(_p(p, "cluster"), service))
+        elif name in ("CreateCapacityProvider", "UpdateCapacityProvider") and _p(p, "name"):
+            keys.add(("CapacityProvider", _p(p, "name")))
+        elif name == "DeleteCapacityProvider" and _p(p, "capacityProvider"):
+            keys.add(("CapacityProvider", _p(p, "capacityProvider").rsplit("/", 1)[-1]))
         elif name in ("TagResource", "UntagResource"):
             keys |= _keys_from_arn(_p(p, "resourceArn"))
     elif source == "events.amazonaws.com":
@@ -265,6 +269,9 @@ def _api_call_keys(source: str, name: str, p: dict) -> frozenset:
             arn = _p(p, "resourceARN") or ""
             if ":rule/" in arn:
                 keys.add(("ScheduledTask", arn.rsplit("/", 1)[-1]))
+    elif source == "scheduler.amazonaws.com":
+        if name in ("CreateSchedule", "UpdateSchedule", "DeleteSchedule") and _p(p, "name"):
+            keys.add(("Schedule", _p(p, "name")))
     elif source == "application-autoscaling.amazonaws.com":
         resource_id = _p(p, "resourceId") or ""
         parts = resource_id.split("/")
@@ -286,6 +293,8 @@ def _keys_from_arn(arn: str | None) -> set:
         return {service}
     if ":cluster/" in arn:
         return {("Cluster", _cluster_name(arn))}
+    if ":capacity-provider/" in arn:
+        return {("CapacityProvider", arn.rsplit("/", 1)[-1])}
     if ":task-definition/" in arn:
         return {("TaskDefinition", _family(arn))}
     return set()

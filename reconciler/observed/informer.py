@@ -61,11 +61,19 @@ def with_dependents(desired: DesiredState, keys: set[tuple[str, str]]) -> set[tu
     """`keys` plus the services and scheduled tasks that reference one of them (their desired
     revision or cluster moves with it)."""
     out = set(keys)
-    for r in desired.of_kind("Service") + desired.of_kind("ScheduledTask"):
-        spec = r.manifest.spec
-        if ("TaskDefinition", spec.taskDefinition) in keys or ("Cluster", cluster_name(spec.cluster)) in keys:
+    for r in desired.of_kind("Service") + desired.of_kind("ScheduledTask") + desired.of_kind("Schedule"):
+        task_definition, cluster = _references(r)
+        if ("TaskDefinition", task_definition) in keys or ("Cluster", cluster) in keys:
             out.add(r.key)
     return out
+
+
+def _references(r: Located) -> tuple[str | None, str | None]:
+    """(task definition, cluster) a Service, ScheduledTask or Schedule manifest names."""
+    if r.manifest.KIND == "Schedule":
+        cluster = r.manifest.cluster_ref
+        return r.manifest.task_definition_ref, cluster_name(cluster) if cluster else None
+    return r.manifest.spec.taskDefinition, cluster_name(r.manifest.spec.cluster)
 
 
 class Informer:
@@ -149,9 +157,9 @@ class Informer:
             if r.key not in affected:
                 continue
             needed.append(r)
-            if r.manifest.KIND in ("Service", "ScheduledTask"):
-                for dep in (("TaskDefinition", r.manifest.spec.taskDefinition),
-                            ("Cluster", cluster_name(r.manifest.spec.cluster))):
+            if r.manifest.KIND in ("Service", "ScheduledTask", "Schedule"):
+                task_definition, cluster = _references(r)
+                for dep in (("TaskDefinition", task_definition), ("Cluster", cluster)):
                     item = desired.get(*dep)
                     if item is not None and item not in needed:
                         needed.append(item)

@@ -17,10 +17,11 @@ from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import DEFAULT_INSTANCE, MANIFEST, is_owned, tag_list_to_dict
 from ..rule_targets import TARGET_ID
-from .autoscaling import scaled_services
+from .autoscaling import scaled_services, scaling_of_many
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
+from .schedules import ScheduleReader, schedule_group
 from .state import Observed, ObservedState
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class StateReader:
         self.revisions = revisions or RevisionCache()
         self.workers = workers
         self.namespaces = NamespaceNames(clients)
+        self.schedules = ScheduleReader(clients, workers)
 
     # -- whole state ------------------------------------------------------------------------------
 
@@ -52,14 +54,23 @@ class StateReader:
         for r in desired.of_kind("Service"):
             by_cluster.setdefault(cluster_name(r.manifest.spec.cluster), []).append(r.manifest.name)
         phases = [
+            lambda: self.read_capacity_providers([r.manifest.name for r in desired.of_kind("CapacityProvider")]),
             lambda: self.read_clusters(clusters),
             lambda: self.read_task_definitions(r.manifest.name for r in desired.of_kind("TaskDefinition")),
             lambda: self.read_services_in(by_cluster),
             lambda: self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]),
+            lambda: self.read_schedules(desired, prune_instance),
+            lambda: self.read_scaling(_declaring_scaling(desired)),
             lambda: self.read_autoscaled(by_cluster),
         ]
         results = parallel_map(lambda phase: phase(), phases, len(phases))
         state.autoscaled = results.pop()
+        state.scaling = results.pop()
+        schedules, state.schedule_groups, stale_schedules = results.pop()
+        for item in schedules:
+            state.put(item)
+        for item in stale_schedules:
+            state.prune_candidates[("Schedule", item.name)] = item
         for items in results:
             for item in items:
                 state.put(item)
@@ -96,7 +107,7 @@ class StateReader:
         ("Service", cluster, name), ("ScheduledTask", name)) that `desired` names, in place;
         returns how many were re-read. What the event stream left alone is not read at all.
         `scaling=False` keeps the services' scaling targets as they were (a warm resync)."""
-        clusters, families, rules = set(), set(), set()
+        clusters, families, rules, schedules, providers = set(), set(), set(), set(), set()
         services: dict[str, list[str]] = {}
         for key in keys:
             kind, name = key[0], key[-1]
@@ -111,15 +122,30 @@ class StateReader:
                 services.setdefault(cluster, []).append(name)
             elif kind == "ScheduledTask":
                 rules.add(name)
+            elif kind == "Schedule":
+                schedules.add(name)
+            elif kind == "CapacityProvider":
+                providers.add(name)
         wanted = ({("Cluster", n) for n in clusters} | {("TaskDefinition", n) for n in families}
-                  | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules})
+                  | {("Service", n) for names in services.values() for n in names} | {("ScheduledTask", n) for n in rules}
+                  | {("Schedule", n) for n in schedules} | {("CapacityProvider", n) for n in providers})
         found = self.read_clusters(sorted(clusters)) + self.read_task_definitions(families)
+        found += self.read_capacity_providers(sorted(providers))
         found += self.read_services_in(services)
         if services and scaling:
             # An autoscaling event (RegisterScalableTarget, ...) marks its service: re-read that too.
             touched = {(c, n) for c, names in services.items() for n in names}
             state.autoscaled = (state.autoscaled - touched) | self.read_autoscaled(services)
+            declaring = [pair for pair in _declaring_scaling(desired) if pair in touched]
+            for pair in declaring:
+                state.scaling.pop(pair, None)
+            state.scaling.update(self.read_scaling(declaring))
         found += [item for item in parallel_map(self._describe_scheduled_task, sorted(rules), self.workers) if item]
+        if schedules:
+            wanted_schedules = {n: schedule_group(desired.get("Schedule", n).manifest, self.instance) for n in schedules}
+            read, groups, _ = self.schedules.read(wanted_schedules, self.instance)
+            found += read
+            state.schedule_groups.update(groups)
         for key in wanted:
             state.resources.pop(key, None)
         for item in found:
@@ -140,12 +166,48 @@ class StateReader:
         services = [(cluster, name) for cluster, names in sorted(by_cluster.items()) for name in names]
         return scaled_services(self.clients, services) if services else set()
 
+    def read_schedules(self, desired: DesiredState, prune_instance: str | None = None
+                       ) -> tuple[list[Observed], dict[str, Any], list[Observed]]:
+        """The Schedules the manifests name, their groups' tags and (with `prune_instance`) the
+        schedules in that instance's groups that no manifest names."""
+        wanted = {r.manifest.name: schedule_group(r.manifest, self.instance) for r in desired.of_kind("Schedule")}
+        return self.schedules.read(wanted, prune_instance or self.instance, prune=bool(prune_instance))
+
+    def read_scaling(self, services: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Scalable target, policies and scheduled actions of each (cluster, service) that has one."""
+        return scaling_of_many(self.clients, services)
+
     @staticmethod
     def cluster_names(desired: DesiredState) -> set[str]:
         names = {r.manifest.name for r in desired.of_kind("Cluster")}
         for r in desired.of_kind("Service") + desired.of_kind("ScheduledTask"):
             names.add(cluster_name(r.manifest.spec.cluster))
         return names
+
+    # -- capacity providers ------------------------------------------------------------------------
+
+    def read_capacity_providers(self, names: list[str] | None) -> list[Observed]:
+        """DescribeCapacityProviders, 100 names a call, with tags; `None`: every one in the account
+        (paginated), for prune. The FARGATE providers AWS keeps are never ours."""
+        found: list[Observed] = []
+        if names is not None and not names:
+            return found
+        batches = [list(b) for b in chunks(names, DESCRIBE_CLUSTERS_MAX)] if names is not None else [None]
+        for batch in batches:
+            kwargs: dict[str, Any] = {"include": ["TAGS"]}
+            if batch is not None:
+                kwargs["capacityProviders"] = batch
+            while True:
+                response = self.clients.ecs.describe_capacity_providers(**kwargs)
+                for provider in response.get("capacityProviders", []):
+                    if provider.get("status") == "INACTIVE" or provider["name"].startswith("FARGATE"):
+                        continue
+                    found.append(Observed("CapacityProvider", provider["name"], provider["capacityProviderArn"],
+                                          provider, tag_list_to_dict(provider.get("tags"))))
+                if not response.get("nextToken"):
+                    break
+                kwargs["nextToken"] = response["nextToken"]
+        return found
 
     # -- clusters --------------------------------------------------------------------------------
 
@@ -288,6 +350,9 @@ class StateReader:
     def _read_prune_candidates(self, desired: DesiredState, state: ObservedState, instance: str,
                                clusters: list[str]) -> None:
         ecs = self.clients.ecs
+        for item in self.read_capacity_providers(None):
+            if desired.get("CapacityProvider", item.name) is None and _made_from_manifest(item, instance):
+                state.prune_candidates[("CapacityProvider", item.name)] = item
         # Clusters we own that no manifest names.
         all_clusters: list[str] = []
         for page in ecs.get_paginator("list_clusters").paginate():
@@ -332,6 +397,12 @@ class StateReader:
             if _made_from_manifest(item, instance):
                 item.body["target"] = self._ecs_target(rule["Name"])
                 state.prune_candidates[("ScheduledTask", item.name)] = item
+
+
+def _declaring_scaling(desired: DesiredState) -> list[tuple[str, str]]:
+    """(cluster, service) of the services whose manifest declares `autoScaling`."""
+    return sorted((cluster_name(r.manifest.spec.cluster), r.manifest.name) for r in desired.of_kind("Service")
+                  if getattr(r.manifest.spec, "autoScaling", None) is not None)
 
 
 def _made_from_manifest(item: Observed, instance: str) -> bool:

@@ -34,9 +34,15 @@ class ObservedState:
     # (cluster, service) pairs with an Application Auto Scaling DesiredCount target: the scaler owns
     # their desiredCount.
     autoscaled: set[tuple[str, str]] = field(default_factory=set)
+    # (cluster, service) -> its scalable target, policies and scheduled actions, read for the
+    # services whose manifest declares `autoScaling` (observed/autoscaling.py `scaling_of`).
+    scaling: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # Families whose latest revision someone else registered on top of ours: family -> our newest
     # revision among the last few (None when there is none), so the family is still ours.
     owned_revisions: dict[str, "Observed | None"] = field(default_factory=dict)
+    # Schedule group name -> its tags (None: no such group), for the groups Schedule manifests name:
+    # a schedule's ownership is its group's (observed/schedules.py).
+    schedule_groups: dict[str, "dict[str, str] | None"] = field(default_factory=dict)
     # Cloud Map namespace ARN -> name, for the Service Connect namespaces the observed side names.
     namespaces: dict[str, str] = field(default_factory=dict)
 

@@ -100,7 +100,8 @@ def operator(state, namespaces: tuple[str, ...], all_namespaces: bool, resync_se
              rollout_timeout: float, flap_limit: int, policy_path: str | None, targets_namespace: str | None,
              shard: bool, replica_id: str | None, lease_namespace: str | None, lease_prefix: str,
              lease_seconds: float, **notify: str | None) -> None:
-    """Run the Kubernetes operator: EcsCluster, EcsTaskDefinition, EcsService, EcsScheduledTask objects."""
+    """Run the Kubernetes operator: EcsCapacityProvider, EcsCluster, EcsTaskDefinition, EcsService,
+    EcsScheduledTask and EcsSchedule objects."""
     if not namespaces and not all_namespaces:
         raise click.UsageError("pass --namespace NS (repeatable) or --all-namespaces")
     try:

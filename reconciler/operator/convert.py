@@ -22,6 +22,36 @@ from .tenancy import owner_of
 
 OPERATOR_FIELDS = ("deletionPolicy", "awsName", "target")
 REFERENCES = {"cluster": "EcsCluster", "taskDefinition": "EcsTaskDefinition"}
+# Where each kind names other objects: spec path -> the kind of object it names. An EcsSchedule
+# running ECS tasks names its cluster in Target.Arn and its task definition in EcsParameters.
+REFERENCE_PATHS: dict[str, dict[tuple[str, ...], str]] = {
+    "EcsService": {(k,): v for k, v in REFERENCES.items()},
+    "EcsScheduledTask": {(k,): v for k, v in REFERENCES.items()},
+    "EcsSchedule": {("Target", "Arn"): "EcsCluster", ("Target", "EcsParameters", "TaskDefinitionArn"): "EcsTaskDefinition"},
+}
+
+
+def _at(spec: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        spec = spec.get(part) if isinstance(spec, dict) else None
+    return spec
+
+
+def references_of(body: dict[str, Any]) -> list[tuple[tuple[str, ...], str, str]]:
+    """(spec path, kind of object named, the name) for each reference `body` makes by name; an ARN
+    (or `family:revision`) names something managed elsewhere."""
+    spec = body.get("spec") or {}
+    if body["kind"] == "EcsSchedule" and _at(spec, ("Target", "EcsParameters")) is None:
+        return []  # a target that runs no ECS task names no cluster
+    out = []
+    for path, crd_kind in REFERENCE_PATHS.get(body["kind"], {}).items():
+        ref = _at(spec, path)
+        if not isinstance(ref, str) or not ref or ref.startswith("arn:"):
+            continue
+        if crd_kind == "EcsTaskDefinition" and is_external_task_definition(ref):
+            continue
+        out.append((path, crd_kind, ref))
+    return out
 
 # (crd kind, namespace, name) -> the object's body, or None when it does not exist.
 Lookup = Callable[[str, str, str], "dict[str, Any] | None"]
@@ -61,10 +91,15 @@ def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def to_document(body: dict[str, Any], references: dict[str, str] | None = None) -> dict[str, Any]:
-    """The manifest document of one object; `references` maps spec fields to resolved AWS names."""
+def to_document(body: dict[str, Any], references: dict[Any, str] | None = None) -> dict[str, Any]:
+    """The manifest document of one object; `references` maps spec fields (or paths) to resolved AWS names."""
     spec = {k: copy.deepcopy(v) for k, v in dict(body.get("spec") or {}).items() if k not in OPERATOR_FIELDS}
-    spec.update(references or {})
+    for key, value in (references or {}).items():
+        path = key if isinstance(key, tuple) else (key,)
+        node = spec
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
     meta = body.get("metadata", {})
     metadata: dict[str, Any] = {"name": aws_name(body)}
     if meta.get("labels"):
@@ -75,7 +110,7 @@ def to_document(body: dict[str, Any], references: dict[str, str] | None = None) 
     return {"apiVersion": API_VERSION, "kind": CRD_KINDS[body["kind"]], "metadata": metadata, "spec": spec}
 
 
-def validate(body: dict[str, Any], references: dict[str, str] | None = None) -> Located:
+def validate(body: dict[str, Any], references: dict[Any, str] | None = None) -> Located:
     errors: list[ManifestError] = []
     namespace = body.get("metadata", {}).get("namespace", "")
     source = f"{body['kind']}/{namespace}/{body['metadata']['name']}"
@@ -93,21 +128,18 @@ def convert(body: dict[str, Any], lookup: Lookup) -> Converted:
     """Validate `body` and its references; the DesiredState holds it plus every dependency."""
     located = validate(body)  # the object alone first: its own errors win over missing references
     namespace = body["metadata"].get("namespace", "")
-    resolved: dict[str, str] = {}
+    resolved: dict[Any, str] = {}
     dependencies: list[Located] = []
     owners = {_label(located): owner_of(body)}
-    for spec_field, crd_kind in REFERENCES.items():
-        ref = (body.get("spec") or {}).get(spec_field)
-        if not ref or body["kind"] not in ("EcsService", "EcsScheduledTask"):
-            continue
-        if (spec_field == "cluster" and is_external_cluster(ref)) or (
-                spec_field == "taskDefinition" and is_external_task_definition(ref)):
+    for path, crd_kind, ref in references_of(body):
+        spec_field = path if len(path) > 1 else path[0]
+        if spec_field == "cluster" and is_external_cluster(ref):
             continue
         dependency = lookup(crd_kind, namespace, ref)
         if dependency is None:
             raise DependencyNotReady(f"{crd_kind} {namespace}/{ref} does not exist")
         if target_of(dependency) != target_of(body):
-            raise InvalidObject(f"spec.{spec_field}: {crd_kind} {namespace}/{ref} is in target "
+            raise InvalidObject(f"spec.{'.'.join(path)}: {crd_kind} {namespace}/{ref} is in target "
                                 f"{target_of(dependency) or '(the operator’s own)'!s}, this object in "
                                 f"{target_of(body) or '(the operator’s own)'!s}; a reference resolves within its "
                                 "target (reference a resource of another account or Region by its ARN)")

@@ -36,8 +36,8 @@ from ..report.masking import mask_text
 from ..plan.manual_rollback import manual_rollback, suspended_by_rollback
 from ..report.render import masked_changes
 from . import status as st
-from .convert import (REFERENCES, Converted, DependencyNotReady, InvalidObject, aws_name, convert,
-                      deletion_policy, spec_hash, target_of, validate)
+from .convert import (Converted, DependencyNotReady, InvalidObject, aws_name, convert, deletion_policy,
+                      references_of, spec_hash, target_of, validate)
 from ..desired.base import API_VERSION
 from .crds import CRD_KINDS, GROUP, TARGET_CRD_KIND, VERSION, manifest_kind, plural
 from .tenancy import (Policy, adoption_violation, describe_owner, name_violation, owner_of, ownership_tags_of,
@@ -522,11 +522,10 @@ def build_registry(config: OperatorConfig, registry: kopf.OperatorRegistry | Non
         lookup = _lookup(kwargs)
         namespace = raw["metadata"].get("namespace", "")
         references = {}
-        for spec_field, crd_kind in REFERENCES.items():
-            ref = (raw.get("spec") or {}).get(spec_field)
-            target = lookup(crd_kind, namespace, ref) if ref else None
+        for path, crd_kind, ref in references_of(raw):
+            target = lookup(crd_kind, namespace, ref)
             if target is not None:
-                references[spec_field] = aws_name(target)
+                references[path] = aws_name(target)
         try:
             located = validate(raw, references)
         except InvalidObject:

@@ -72,6 +72,8 @@ def release(clients: Clients, observed: Observed, arn: str) -> None:
     the next object the policy allows to use its name takes it over."""
     if observed.kind == "ScheduledTask":
         clients.events.untag_resource(ResourceARN=arn, TagKeys=[OWNER])
+    elif observed.kind == "Schedule":
+        return  # a schedule carries no tags: no owner tag is ever written on it
     else:
         clients.ecs.untag_resource(resourceArn=arn, tagKeys=[OWNER])
 

@@ -145,7 +145,7 @@ def _service_change(action: Action) -> Impact:
     if action.action == "create":
         count = action.request.get("desiredCount")
         started = f"starts {count} task{'s' if count != 1 else ''}" if count is not None else "starts its tasks"
-        return Impact("create", f"creates service {name}: {started}", [("ecs", "CreateService")])
+        return Impact("create", f"creates service {name}: {started}", [("ecs", "CreateService")] + _scaling_calls(action))
     if action.action == "delete":
         running = (action.observed.body or {}).get("runningCount") if action.observed else None
         stopped = f"stops its {running} running task{'s' if running != 1 else ''}" if running is not None else "stops its tasks"
@@ -158,10 +158,12 @@ def _service_change(action: Action) -> Impact:
         return Impact("replace", f"replace: service {name} is deleted, then created; it is down in between",
                       calls, rolls=True)
     fields = _fields(action) - {"tags"}
-    update = [("ecs", "UpdateService")] if fields else []
-    calls = update + _tag_calls("ecs", action)
+    update = [("ecs", "UpdateService")] if fields - {"autoScaling"} else []
+    calls = update + _scaling_calls(action) + _tag_calls("ecs", action)
     if not fields:
         return Impact("metadata", "metadata only (tags): no task changes", calls)
+    if fields == {"autoScaling"}:
+        return Impact("in-place", "in place, no new tasks: the service's Application Auto Scaling changes", calls)
     if fields & DEPLOYING_FIELDS:
         impact = _service_deploys(action, name)
         impact.calls = calls
@@ -171,6 +173,35 @@ def _service_change(action: Action) -> Impact:
         return Impact("in-place", f"in place, no new deployment: scales from {before} to {after} "
                                   f"task{'s' if after != 1 else ''}", calls)
     return Impact("in-place", "in place, no new tasks (" + ", ".join(sorted(fields)) + ")", calls)
+
+
+def _scaling_calls(action: Action) -> list[tuple[str, str]]:
+    """The Application Auto Scaling calls for `spec.autoScaling` (apply/scaling.py): the target, the
+    policies and actions that changed, and the deletes of those the manifest dropped."""
+    config = action.request.get("autoScaling")
+    if config is None or (action.action != "create" and "autoScaling" not in _fields(action)):
+        return []
+    if action.action == "create":
+        paths = {"spec.autoScaling"}
+    else:
+        paths = {c.path for c in action.changes if c.path.startswith("spec.autoScaling")}
+
+    def touched(prefix: str) -> bool:
+        return any(p == prefix or p.startswith((prefix + ".", prefix + "[")) or prefix.startswith((p + ".", p + "["))
+                   for p in paths)
+
+    aas = "application-autoscaling"
+    calls = []
+    if any(touched(f"spec.autoScaling.{n}") for n in ("minCapacity", "maxCapacity", "suspendedState")):
+        calls.append((aas, "RegisterScalableTarget"))
+    calls += [(aas, "PutScalingPolicy") for p in config.get("policies") or []
+              if touched(f"spec.autoScaling.policies[{p['policyName']}]")]
+    calls += [(aas, "PutScheduledAction") for a in config.get("scheduledActions") or []
+              if touched(f"spec.autoScaling.scheduledActions[{a['scheduledActionName']}]")]
+    dropped = [c for c in action.changes if c.path.startswith("spec.autoScaling.") and c.desired is None
+               and c.path.count("[") == 1 and c.path.endswith("]")]
+    calls += [(aas, "DeleteScalingPolicy" if ".policies[" in c.path else "DeleteScheduledAction") for c in dropped]
+    return calls
 
 
 # -- other kinds ------------------------------------------------------------------------------------------
@@ -224,6 +255,41 @@ def _scheduled_task(action: Action) -> Impact:
                   + ", ".join(sorted(fields - {"tags"})) + "); running tasks are not touched", calls)
 
 
+def _schedule(action: Action) -> Impact:
+    request = action.request
+    zone = request.get("ScheduleExpressionTimezone")
+    when = f"{request.get('ScheduleExpression')}{f' in {zone}' if zone else ''}"
+    if action.action == "create":
+        return Impact("schedule", f"creates Scheduler schedule {action.name} ({when})",
+                      [("scheduler", "CreateSchedule")])
+    if action.action == "delete":
+        return Impact("delete", f"deletes Scheduler schedule {action.name}: no more runs start",
+                      [("scheduler", "DeleteSchedule")])
+    if action.action == "replace":
+        return Impact("schedule", f"moves Scheduler schedule {action.name} to group {request.get('GroupName')}: "
+                                  "created there, then deleted from its old group",
+                      [("scheduler", "CreateSchedule"), ("scheduler", "DeleteSchedule")])
+    fields = _fields(action)
+    return Impact("schedule", "schedule change (" + ", ".join(sorted(fields)) + "): the next runs follow it; "
+                  "running tasks are not touched", [("scheduler", "UpdateSchedule")])
+
+
+def _capacity_provider(action: Action) -> Impact:
+    if action.action == "create":
+        return Impact("create", f"creates capacity provider {action.name}", [("ecs", "CreateCapacityProvider")])
+    if action.action == "delete":
+        return Impact("delete", f"deletes capacity provider {action.name} once no cluster uses it",
+                      [("ecs", "DeleteCapacityProvider")])
+    if action.action == "replace":
+        return Impact("replace", f"replace: capacity provider {action.name} is deleted, then created on its new "
+                                 "Auto Scaling group", [("ecs", "DeleteCapacityProvider"), ("ecs", "CreateCapacityProvider")])
+    fields = _fields(action)
+    calls = ([("ecs", "UpdateCapacityProvider")] if fields - {"tags"} else []) + _tag_calls("ecs", action)
+    if _tags_only(action):
+        return Impact("metadata", "metadata only (tags): no task changes", calls)
+    return Impact("in-place", "in place: managed scaling, termination protection or draining of its instances", calls)
+
+
 def _old(action: Action, name: str) -> Any:
     return next((c.observed for c in action.changes if top_field(c.path) == name), None)
 
@@ -234,6 +300,8 @@ IMPACT: dict[str, Callable[[Action], Impact]] = {
     "TaskDefinition": _task_definition,
     "Service": _service,
     "ScheduledTask": _scheduled_task,
+    "Schedule": _schedule,
+    "CapacityProvider": _capacity_provider,
 }
 
 

@@ -10,7 +10,10 @@ from typing import Any
 
 from ..desired.loader import DesiredState, Located
 from ..desired.references import cluster_name, is_external_task_definition
+from ..diff import autoscaling as scaling_rules
+from ..diff import capacity_provider as provider_rules
 from ..diff import cluster as cluster_rules
+from ..diff import schedule as schedule_rules
 from ..diff import scheduled_task as scheduled_rules
 from ..diff import service as service_rules
 from ..diff import task_definition as td_rules
@@ -19,13 +22,14 @@ from ..diff.declared import comparable, fields_fingerprint
 from ..diff.write_only import write_only_changes, write_only_hash
 from ..diff.rules import family_revision
 from ..diff.update_policy import IN_PLACE_HOW, replace_reasons
+from ..observed.schedules import owns_group, schedule_group
 from ..observed.state import Observed, ObservedState
 from ..ownership import FIELDS, OWNER, WRITE_ONLY, is_owned, user_tags
 from ..rule_targets import TARGET_ID, spec_from_aws
 from .model import Action, Plan
 
 NEW_REVISION = "(new revision)"
-DELETE_ORDER = ("ScheduledTask", "Service", "TaskDefinition", "Cluster")
+DELETE_ORDER = ("Schedule", "ScheduledTask", "Service", "TaskDefinition", "Cluster", "CapacityProvider")
 
 
 class Planner:
@@ -41,13 +45,19 @@ class Planner:
         for item in desired.resources:
             kind = item.manifest.KIND
             obs = observed.get(kind, item.manifest.name)
-            if kind == "Cluster":
+            if kind == "CapacityProvider":
+                action = self._plan_capacity_provider(item, obs)
+            elif kind == "Cluster":
                 action = self._plan_cluster(item, obs, observed.namespaces)
+                action.depends_on = [f"CapacityProvider/{p}" for p in item.manifest.spec.capacityProviders or []
+                                     if desired.get("CapacityProvider", p) is not None]
             elif kind == "TaskDefinition":
                 action = self._plan_task_definition(item, obs, observed)
                 revisions[item.manifest.name] = _managed_revision(action)
             elif kind == "Service":
                 action = self._plan_service(item, obs, desired, revisions, observed)
+            elif kind == "Schedule":
+                action = self._plan_schedule(item, obs, desired, revisions, observed)
             else:
                 action = self._plan_scheduled_task(item, obs, desired, revisions)
             actions.append(action)
@@ -98,6 +108,17 @@ class Planner:
 
     # -- per kind -------------------------------------------------------------------------------------
 
+    def _plan_capacity_provider(self, item: Located, obs: Observed | None) -> Action:
+        request = item.manifest.spec.to_api()
+        desired_form = provider_rules.normalize(request)
+        observed_form = provider_rules.normalize(obs.body) if obs else {}
+        action = self._decide(item, obs, desired_form, observed_form, request)
+        replace = sorted({f"{c.path[5:]}: {why}" for c in action.changes for path, why in provider_rules.REPLACE_PATHS.items()
+                          if c.path == path or c.path.startswith(path + ".")})
+        if replace and action.action == "update":
+            action.action, action.reasons = "replace", replace
+        return action
+
     def _plan_cluster(self, item: Located, obs: Observed | None, namespaces: dict[str, str]) -> Action:
         request = item.manifest.spec.to_api()
         desired_form = cluster_rules.normalize(request, namespaces)
@@ -130,7 +151,13 @@ class Planner:
         desired_form = service_rules.normalize(request, observed.namespaces)
         observed_form = service_rules.normalize(obs.body, observed.namespaces) if obs else {}
         service_rules.drop_server_chosen(desired_form, observed_form)
-        if (request["cluster"], item.manifest.name) in observed.autoscaled:
+        scaler = (request["cluster"], item.manifest.name)
+        if "autoScaling" in request:
+            # Declared: compared with the service's scalable target, policies and scheduled actions.
+            desired_form["autoScaling"] = scaling_rules.normalize(request["autoScaling"])
+            if obs is not None and scaler in observed.scaling:
+                observed_form["autoScaling"] = scaling_rules.normalize(scaling_rules.from_observed(observed.scaling[scaler]))
+        if scaler in observed.autoscaled or "autoScaling" in request:
             # Application Auto Scaling owns desiredCount: neither report nor write it.
             desired_form.pop("desiredCount", None)
             observed_form.pop("desiredCount", None)
@@ -167,6 +194,38 @@ class Planner:
             action.changes.append(Change("spec.targets", [TARGET_ID], sorted([TARGET_ID, *others])))
             if action.action == "none":
                 action.action, action.reasons = "update", ["RemoveTargets (the rule's other targets)"]
+        return action
+
+    def _plan_schedule(self, item: Located, obs: Observed | None, desired: DesiredState,
+                       revisions: dict[str, str], observed: ObservedState) -> Action:
+        """A schedule has no tags: it is ours when its group is (observed/schedules.py). A schedule
+        in a group we do not own is managed only with the adopt annotation, and never pruned."""
+        request = item.manifest.spec.to_api()
+        group = request["GroupName"] = schedule_group(item.manifest, self.instance)
+        ecs = request["Target"].get("EcsParameters")
+        if ecs is not None:
+            ecs["TaskDefinitionArn"] = self._resolve_task_definition(ecs["TaskDefinitionArn"], revisions)
+        desired_form = schedule_rules.normalize(request)
+        observed_form = schedule_rules.normalize(obs.body) if obs is not None else {}
+        deps = [f"{kind}/{ref}" for kind, ref in (("Cluster", item.manifest.cluster_ref),
+                                                  ("TaskDefinition", item.manifest.task_definition_ref))
+                if ref and desired.get(kind, ref) is not None]
+        group_tags = observed.schedule_groups.get(group)
+        if obs is None and group_tags is not None and not owns_group(group_tags, self.instance) and not item.manifest.adopt:
+            return Action("Schedule", item.manifest.name, "conflict", compare(desired_form, {}), desired=item, request=request,
+                          depends_on=deps, reasons=[
+                              f"schedule group {group!r} exists but is not managed by {self.instance!r}: a schedule "
+                              "created in it would not be ours; set the annotation ecs-reconciler.io/adopt: \"true\" "
+                              "to manage it anyway (it is then never pruned)"])
+        action = self._decide(item, obs, desired_form, observed_form, request)
+        action.depends_on = deps
+        if action.action == "update":
+            # Nothing to tag: an adopted schedule in a group we do not own stays managed by the
+            # annotation, and no owner tag can be recorded on a schedule.
+            action.adopt = False
+            action.reasons = [r for r in action.reasons if not r.startswith(("adopts", "records its owner"))]
+            if not action.changes:
+                action.action, action.reasons = "none", []
         return action
 
     @staticmethod

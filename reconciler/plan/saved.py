@@ -27,7 +27,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..desired.state import DesiredState
+from ..diff import autoscaling as scaling_rules
+from ..diff import capacity_provider as provider_rules
 from ..diff import cluster as cluster_rules
+from ..diff import schedule as schedule_rules
 from ..diff import scheduled_task as scheduled_rules
 from ..diff import service as service_rules
 from ..diff import task_definition as td_rules
@@ -42,8 +45,10 @@ ABSENT = "absent"
 
 
 def _service(obs: Observed, state: ObservedState) -> Any:
+    scaling = state.scaling.get((obs.cluster, obs.name))
     return [service_rules.normalize(obs.body, state.namespaces), obs.cluster,
-            [obs.cluster, obs.name] in [list(k) for k in state.autoscaled]]
+            [obs.cluster, obs.name] in [list(k) for k in state.autoscaled],
+            scaling_rules.normalize(scaling_rules.from_observed(scaling)) if scaling else None]
 
 
 def _scheduled_task(obs: Observed, state: ObservedState) -> Any:
@@ -57,6 +62,8 @@ CANONICAL: dict[str, Callable[[Observed, ObservedState], Any]] = {
     "TaskDefinition": lambda obs, state: [obs.arn, td_rules.normalize(obs.body)],
     "Service": _service,
     "ScheduledTask": _scheduled_task,
+    "Schedule": lambda obs, state: [schedule_rules.normalize(obs.body), state.schedule_groups.get(obs.body.get("GroupName"))],
+    "CapacityProvider": lambda obs, state: provider_rules.normalize(obs.body),
 }
 
 

@@ -47,11 +47,22 @@ def parse_target(text: str, desired: DesiredState) -> Located:
     return match
 
 
+def _named(item: Located) -> list[tuple[str, object]]:
+    """(kind named, value) for each reference field of `item`: the shared fields, a Schedule's target
+    (Target.Arn, EcsParameters.TaskDefinitionArn) and a Cluster's capacity providers."""
+    manifest = item.manifest
+    if manifest.KIND == "Schedule":
+        return [("Cluster", manifest.cluster_ref), ("TaskDefinition", manifest.task_definition_ref)]
+    named = [(kind, getattr(manifest.spec, name, None)) for name, kind in REFERENCE_FIELDS.items()]
+    if manifest.KIND == "Cluster":
+        named += [("CapacityProvider", p) for p in getattr(manifest.spec, "capacityProviders", None) or []]
+    return named
+
+
 def references(item: Located, desired: DesiredState) -> list[Located]:
     """The manifests `item` names through its reference fields."""
     found = []
-    for name, kind in REFERENCE_FIELDS.items():
-        value = getattr(item.manifest.spec, name, None)
+    for kind, value in _named(item):
         if not isinstance(value, str) or not value:
             continue
         other = desired.get(kind, cluster_name(value) if kind == "Cluster" else value)

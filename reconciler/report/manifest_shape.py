@@ -46,12 +46,28 @@ def _scheduled_task(obs: Observed) -> dict[str, Any]:
     return scheduled_task_document(obs.body["rule"], obs.body.get("target") or {}, user_tags(obs.tags))["spec"]
 
 
+def _schedule(obs: Observed) -> dict[str, Any]:
+    from ..export import schedule_document
+
+    if "EcsParameters" not in (obs.body.get("Target") or {}):
+        return {k: v for k, v in obs.body.items() if k not in ("Arn", "Name", "CreationDate", "LastModificationDate")}
+    return schedule_document(obs.body)["spec"]
+
+
+def _capacity_provider(obs: Observed) -> dict[str, Any]:
+    from ..export import capacity_provider_document
+
+    return capacity_provider_document({**obs.body, "tags": ecs_tag_list(user_tags(obs.tags))})["spec"]
+
+
 # kind -> the observed resource as a manifest spec
 OBSERVED_SPEC: dict[str, Callable[[Observed], dict[str, Any]]] = {
     "Cluster": _cluster,
     "TaskDefinition": _task_definition,
     "Service": _service,
     "ScheduledTask": _scheduled_task,
+    "Schedule": _schedule,
+    "CapacityProvider": _capacity_provider,
 }
 
 

@@ -50,10 +50,16 @@ nameReference:
     fieldSpecs:
       - {kind: Service, path: spec/cluster}
       - {kind: ScheduledTask, path: spec/cluster}
+      - {kind: Schedule, path: spec/Target/Arn}
   - kind: TaskDefinition
     fieldSpecs:
       - {kind: Service, path: spec/taskDefinition}
       - {kind: ScheduledTask, path: spec/taskDefinition}
+      - {kind: Schedule, path: spec/Target/EcsParameters/TaskDefinitionArn}
+  - kind: CapacityProvider
+    fieldSpecs:
+      - {kind: Cluster, path: spec/capacityProviders}
+      - {kind: Cluster, path: spec/defaultCapacityProviderStrategy/capacityProvider}
 """
 
 

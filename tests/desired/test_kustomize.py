@@ -146,7 +146,7 @@ def test_rendering_is_bounded_in_time_and_output(repo, tmp_path):
 
 def test_a_directory_with_base_and_overlays_loads_each_manifest_once(repo):
     # The example app: manifests/ renders its kustomization (the base); overlays/prod is loaded only by name.
-    assert len(load_manifests([str(ROOT / "manifests")])) == 7
+    assert len(load_manifests([str(ROOT / "manifests")])) == 8
     prod = load_manifests([str(ROOT / "manifests" / "overlays" / "prod")])
     assert prod.get("Service", "shop-web").manifest.spec.to_api()["desiredCount"] == 4
     # A plain directory holding base/ and overlays/*: kustomizations inside are skipped, not loaded twice.

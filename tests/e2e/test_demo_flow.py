@@ -23,7 +23,7 @@ def test_apply_then_plan_is_clean_and_drift_is_reported_and_healed(run_cli, loca
 
     code, doc = plan_json(run_cli)
     assert code == 0, doc
-    assert doc["summary"]["none"] == 7
+    assert doc["summary"]["none"] == 8
 
     # Out of band: scale a service and register a revision with a changed env var, then run it.
     ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")

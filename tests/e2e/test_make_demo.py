@@ -19,5 +19,5 @@ def test_demo_runs_every_step_and_shows_the_drift():
         assert f"== Step {step}:" in out
     assert 'spec.containerDefinitions[web].environment[LOG_LEVEL]: "debug" -> "info"' in out
     assert "spec.desiredCount: 4 -> 2" in out
-    assert out.count("No changes. 7 resources in sync.") == 2
+    assert out.count("No changes. 8 resources in sync.") == 2
     assert "not-a-real-secret-local-demo-only" not in out

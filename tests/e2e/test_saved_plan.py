@@ -35,9 +35,9 @@ def test_saved_plan_is_refused_after_an_out_of_band_change_and_applied_exactly_o
     assert {(r["kind"], r["name"], r["action"]) for r in doc["plan"]["resources"] if r["action"] != "none"} == {
         ("TaskDefinition", "shop-web", "update"), ("Service", "shop-web", "update")}
 
-    # Someone scales another service by hand: the plan read it, so it no longer holds.
+    # Someone changes another service by hand: the plan read it, so it no longer holds.
     ecs = boto3.client("ecs", endpoint_url=local.url, region_name="us-east-1")
-    ecs.update_service(cluster="shop", service="shop-worker", desiredCount=3)
+    ecs.update_service(cluster="shop", service="shop-worker", enableExecuteCommand=True)
     code, out, err, writes = run_cli("apply", "--plan", str(saved), "--yes")
     assert code == 1
     assert "Service/shop-worker changed in AWS since the plan" in err
@@ -72,8 +72,9 @@ def test_planned_calls_match_the_writes_for_tags_schedules_and_scaling(run_cli, 
     cluster.write_text(cluster.read_text().replace("    env: demo\n", "    cost-center: cc-7\n"))  # one tag set, one dropped
     nightly = root / "base" / "nightly-report.yaml"
     nightly.write_text(nightly.read_text().replace("cron(0 3 * * ? *)", "cron(0 4 * * ? *)"))
-    worker = root / "base" / "worker.yaml"
-    worker.write_text(worker.read_text().replace("desiredCount: 1", "desiredCount: 2"))
+    worker = root / "base" / "worker.yaml"  # autoscaled: its autoScaling is what changes
+    worker.write_text(worker.read_text().replace("    maxCapacity: 4\n    policies", "    maxCapacity: 6\n    policies")
+                      .replace("targetValue: 70", "targetValue: 65"))
     saved = tmp_path / "plan.saved"
     code, out, err, _ = run_cli("plan", str(root), "--out", str(saved), "--output", "json")
     assert code == 0, err
@@ -81,7 +82,9 @@ def test_planned_calls_match_the_writes_for_tags_schedules_and_scaling(run_cli, 
                if r["action"] != "none"}
     assert impacts["cluster"]["category"] == "metadata"
     assert impacts["shop-nightly-report"]["text"] == "schedule change: cron(0 3 * * ? *) -> cron(0 4 * * ? *)"
-    assert impacts["shop-worker"]["text"] == "in place, no new deployment: scales from 1 to 2 tasks"
+    assert impacts["shop-worker"]["text"] == "in place, no new tasks: the service's Application Auto Scaling changes"
+    assert impacts["shop-worker"]["calls"] == ["application-autoscaling:RegisterScalableTarget",
+                                               "application-autoscaling:PutScalingPolicy"]
     planned = json.loads(saved.read_text())["plan"]["apiCalls"]["calls"]
     code, out, err, writes = run_cli("apply", "--plan", str(saved), "--yes")
     assert code == 0, err

@@ -90,3 +90,17 @@ def test_plain_moto_server_in_same_process_keeps_moto_behaviour(local):
     finally:
         plain.stop()
 
+
+
+def test_reset_keeps_the_stable_network_ids_after_an_auto_scaling_group_existed(local):
+    """moto's reset of Auto Scaling recreates this region's default VPC with ids numbered on; the
+    endpoint's reset numbers it from the start again."""
+    ec2, autoscaling = local.client("ec2"), local.client("autoscaling")
+    template = ec2.create_launch_template(LaunchTemplateName="w", LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})["LaunchTemplate"]
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="a", MinSize=0, MaxSize=1, VPCZoneIdentifier=
+                                          local.network()["subnets"][0],
+                                          LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"]})
+    local.reset()
+    assert local.network()["subnets"][0] == "subnet-00000000000000001"
+    assert local.network()["securityGroups"] == ["sg-00000000000000001"]

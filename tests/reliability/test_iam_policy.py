@@ -31,6 +31,7 @@ def test_policy_covers_every_operation_of_apply_plan_drift_and_prune(run_cli, lo
                      tags=[{"key": "extra", "value": "x"}])
     run("apply", str(app), "--yes")
     (app / "nightly-report.yaml").unlink()
+    (app / "weekly-report.yaml").unlink()
     (app / "worker.yaml").unlink()
     run("apply", str(app), "--yes", "--prune")
 
@@ -40,7 +41,8 @@ def test_policy_covers_every_operation_of_apply_plan_drift_and_prune(run_cli, lo
                for s in json.loads(out)["Statement"] for a in s["Action"]}
     missing = sorted(op for op in seen if op not in allowed)
     assert missing == [], missing
-    assert {"ecs:DeleteService", "events:DeleteRule", "ecs:DeregisterTaskDefinition"} <= seen
+    assert {"ecs:DeleteService", "events:DeleteRule", "ecs:DeregisterTaskDefinition", "scheduler:DeleteSchedule",
+            "application-autoscaling:DeregisterScalableTarget"} <= seen
     code, out, _, _ = run_cli("iam-policy")
     assert "ecs:DeleteService" not in out and "iam:PassRole" in out
     code, out, _, _ = run_cli("iam-policy", "--events")
