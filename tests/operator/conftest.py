@@ -100,6 +100,15 @@ class Kube:
     def events(self) -> list[dict[str, Any]]:
         return [dict(obj) for (res, _, _), obj in self.emulator.objects.items() if res.plural == "events"]
 
+    async def wait_for_event(self, reason: str, contains: str = "", timeout: float = 15.0) -> dict[str, Any]:
+        """kopf posts Events in the background, after the status patch that a test waits for: an
+        assertion on them right after that patch races the post."""
+        async def posted():
+            return next((e for e in self.events()
+                         if e.get("reason") == reason and contains in e.get("message", "")), None)
+        return await self.wait_for(posted, timeout=timeout,
+                                   what=f"an Event {reason!r} containing {contains!r}")
+
     async def wait_for(self, predicate, timeout: float = 30.0, what: str = "condition") -> Any:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -69,7 +69,7 @@ async def test_objects_converge_update_drift_heal_and_delete(kube, local, run_op
         conditions = {c["type"]: c for c in web["conditions"]}
         assert conditions["Stalled"]["status"] == "False" and conditions["Reconciling"]["status"] == "False"
         assert conditions["Ready"]["observedGeneration"] == 1
-        assert any(e.get("reason") == "Create" for e in kube.events())
+        await kube.wait_for_event("Create")
 
         # A new image rolls a new revision.
         containers = [{**TASK_DEFINITION["containerDefinitions"][0], "image": "nginx:1.27"}]
@@ -129,7 +129,7 @@ async def test_invalid_spec_is_stalled_without_any_aws_call(kube, local, run_ope
         condition = await kube.wait_for(stalled, what="Stalled")
         assert condition["reason"] == "InvalidSpec"
         assert "capacityProvider" in condition["message"] and "unknown field" in condition["message"]
-        assert any(e.get("reason") == "InvalidSpec" for e in kube.events())
+        await kube.wait_for_event("InvalidSpec")
         await kube.delete("EcsCluster", "shop")
         await kube.wait_for(lambda: _absent(kube), what="deleted")
     assert calls.total() == 0, calls.calls
@@ -168,9 +168,7 @@ async def test_event_stream_turns_drifted_true_long_before_the_resync(kube, emit
         assert row["target"]  # grouped by the object's namespace
         drifts = [h for h in said if h.kind == "drift-found"]
         assert len(drifts) == 1 and drifts[0].who["principal"].endswith(":user/alice"), said
-        drifted_events = [e for e in kube.events() if e.get("reason") == "Drifted"]
-        assert any("changed by arn:aws:iam::123456789012:user/alice (UpdateService" in e.get("message", "")
-                   for e in drifted_events), drifted_events
+        await kube.wait_for_event("Drifted", "changed by arn:aws:iam::123456789012:user/alice (UpdateService")
 
 
 @pytest.mark.asyncio
@@ -240,7 +238,7 @@ async def test_a_rolled_back_deployment_stalls_instead_of_fighting_the_circuit_b
         status = await kube.wait_for(rolled_back, what="Stalled/RolledBack")
         assert status["lastAppliedRevision"] == "web:2" and "spec.taskDefinition" in status["driftedPaths"]
         assert ecs.describe_services(cluster="shop", services=["web"])["services"][0]["taskDefinition"].endswith("web:1")
-        assert any(e.get("reason") == "RolledBack" for e in kube.events())
+        await kube.wait_for_event("RolledBack")
 
         updates = calls.calls[("ecs", "UpdateService")]
         await asyncio.sleep(3)  # six resync periods: none may deploy web:2 again

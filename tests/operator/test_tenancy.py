@@ -92,7 +92,7 @@ async def test_an_object_in_another_namespace_naming_a_service_is_refused_and_th
         await kube.create("EcsService", "intruder", intruder, B)
         condition = await stalled(kube, "EcsService", "intruder", B, "OwnedByAnotherObject")
         assert f"{A}/web (uid {app['service']['metadata']['uid']})" in condition["message"]
-        assert any(e.get("reason") == "OwnedByAnotherObject" for e in kube.events())
+        await kube.wait_for_event("OwnedByAnotherObject")
         await asyncio.sleep(2)  # four resync periods
         assert writes(calls) == before
         svc = ecs.describe_services(cluster="shop", services=["web"])["services"][0]
@@ -159,7 +159,7 @@ async def test_delete_policy_deletes_only_what_the_object_owns_and_retain_releas
         await kube.wait_for(lambda: _gone(kube, "EcsCluster", "other", B), what="B's object deleted")
         assert ecs.describe_clusters(clusters=["shop"])["clusters"][0]["status"] == "ACTIVE"
         assert calls.calls[("ecs", "DeleteCluster")] == 0
-        assert any(e.get("reason") == "NotOwned" and f"{A}/shop" in e.get("message", "") for e in kube.events())
+        await kube.wait_for_event("NotOwned", f"{A}/shop")
         assert ecs_tags(ecs, cluster="shop")[OWNER] == owner(first)
 
         # Retain releases: the owner tag goes, the instance's tag stays, and another object (the
