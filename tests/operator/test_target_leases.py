@@ -1,7 +1,7 @@
 """Sharding targets across replicas with one Lease per target, against a Kubernetes API over HTTP (kmock).
 
 kmock stores and serves Leases like any resource but does not keep `resourceVersion`;
-`LeaseEmulator` keeps it as the API server does (set on create, bumped on every write, a write
+tests/support/kube_emulator.py keeps it as the API server does (set on create, bumped on every write, a write
 that names a stale version is refused with 409), since that precondition is what makes a Lease safe.
 """
 
@@ -11,44 +11,22 @@ import asyncio
 import threading
 import time
 
-import attrs
 import kmock
 import pytest
 import pytest_asyncio
 
 from reconciler.target_leases import LeaseApi, TargetLeases, run_lease_loop
+from tests.support.kube_emulator import Emulator
 
 TARGETS = ["payments-eu", "search-ap", "billing-us", "ledger-eu", None]
 LEASE_SECONDS, RENEW, DEADLINE = 2, 0.2, 1.2
 
 
-@attrs.frozen
-class StaleResourceVersion(kmock.KubernetesError):
-    status: int = 409
-    reason: str = "Conflict"
-    message: str = "the object has been modified; please apply your changes to the latest version and try again"
-
-
-class LeaseEmulator(kmock.KubernetesEmulator):
-    async def _handle(self, request):
-        if request.resource is not None and isinstance(request.data, dict):
-            meta = request.data.setdefault("metadata", {})
-            if request.action == kmock.action.CREATE:
-                meta["resourceVersion"] = "1"
-            elif request.action == kmock.action.UPDATE and request.name is not None:
-                async with self._lock:
-                    key = (request.resource, request.namespace, request.name)
-                    current = self.objects[key] if key in self.objects and not self.objects[key].deleted else None
-                    stored = current.get("metadata", {}).get("resourceVersion") if current is not None else None
-                    if meta.get("resourceVersion") not in (None, stored):
-                        raise StaleResourceVersion()
-                    meta["resourceVersion"] = str(int(stored or 0) + 1)
-        return await super()._handle(request)
 
 
 @pytest_asyncio.fixture
 async def lease_api():
-    emulator = LeaseEmulator()
+    emulator = Emulator()
     async with emulator, kmock.Server(emulator) as server:
         emulator.resources["coordination.k8s.io/v1/leases"] = kmock.ResourceInfo(
             kind="Lease", namespaced=True, verbs={"list", "get", "create", "patch"})
