@@ -10,11 +10,10 @@ Policies and scheduled actions are keyed by name, so a change reads
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from ..desired.shapes import camel_keys, service_model
-from .rules import clone, fill, keyed, project, prune_empty
+from .rules import clone, fill, instant, keyed, project, prune_empty
 
 _AAS = service_model("application-autoscaling")
 _IDS = {"ServiceNamespace", "ResourceId", "ScalableDimension"}
@@ -31,19 +30,6 @@ SUSPENDED_DEFAULTS = {"dynamicScalingInSuspended": False, "dynamicScalingOutSusp
 ACTION_DEFAULTS = {"timezone": "UTC"}
 
 
-def _instant(value: Any) -> Any:
-    """A timestamp as ISO 8601 in UTC: the manifest writes a string, boto3 returns a datetime."""
-    if isinstance(value, str):
-        try:
-            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return value.astimezone(datetime.timezone.utc).isoformat()
-    return value
-
 
 def normalize(config: dict[str, Any]) -> dict[str, Any]:
     """Canonical form of a camelCase autoScaling block (a manifest's, or `from_observed`'s)."""
@@ -54,7 +40,7 @@ def normalize(config: dict[str, Any]) -> dict[str, Any]:
     for key, action in keyed(config.get("scheduledActions"), "scheduledActionName").items():
         action = fill(project(action, ACTION_FIELDS), ACTION_DEFAULTS)
         for name in ("startTime", "endTime"):
-            action[name] = _instant(action.get(name))
+            action[name] = instant(action.get(name))
         actions[key] = action
     out["scheduledActions"] = actions
     return prune_empty(out)

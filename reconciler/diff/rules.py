@@ -9,6 +9,7 @@ empty lists and maps). Keyed maps use "[key]" keys so change paths read like
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any, Callable, Iterable
 
@@ -137,3 +138,20 @@ def resolve_family(ref: str | None, latest: str | None) -> str | None:
     if isinstance(ref, str) and ":" not in ref and isinstance(latest, str) and latest.split(":", 1)[0] == ref:
         return latest
     return ref
+
+
+def instant(value: Any) -> Any:
+    """A timestamp as ISO 8601 in UTC: a manifest writes a string, boto3 returns a datetime, and
+    some APIs answer epoch seconds. Anything else is left as it is, for the diff to show."""
+    if isinstance(value, str):
+        try:
+            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.astimezone(datetime.timezone.utc).isoformat()
+    return value

@@ -9,12 +9,11 @@ so a field the manifest stops declaring goes back to its default on the next wri
 
 from __future__ import annotations
 
-import datetime
 import json
 from typing import Any
 
 from ..desired.shapes import service_model
-from .rules import arn_name, as_set, family_revision, fill, keyed, placement_strategy, project, prune_empty
+from .rules import arn_name, as_set, family_revision, fill, instant, keyed, placement_strategy, project, prune_empty
 
 _SCHEDULER = service_model("scheduler")
 REQUEST_FIELDS = [m for m in _SCHEDULER.operation_model("CreateSchedule").input_shape.members
@@ -28,20 +27,6 @@ DEFAULT_GROUP = "default"
 def is_cluster_arn(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("arn:") and ":ecs:" in value and ":cluster/" in value
 
-
-def _instant(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return value.astimezone(datetime.timezone.utc).isoformat()
-    return value
 
 
 def _input(value: Any) -> Any:
@@ -62,7 +47,7 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
         out.pop("Description")  # no description, whether an API answer leaves it out or sends ""
     out["GroupName"] = out.get("GroupName") or DEFAULT_GROUP
     for name in ("StartDate", "EndDate"):
-        out[name] = _instant(out.get(name))
+        out[name] = instant(out.get(name))
     target = out.get("Target")
     if isinstance(target, dict):
         fill(target, TARGET_DEFAULTS)

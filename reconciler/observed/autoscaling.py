@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..aws import Clients
-from .batching import chunks
+from .batching import chunks, every_item
 
 NAMESPACE = "ecs"
 DIMENSION = "ecs:service:DesiredCount"
@@ -45,16 +45,6 @@ def _client(clients: Clients):
     return clients.client("application-autoscaling")
 
 
-def _pages(call, key: str, **kwargs) -> list[dict]:
-    items: list[dict] = []
-    while True:
-        response = call(**kwargs)
-        items.extend(response.get(key, []))
-        token = response.get("NextToken")
-        if not token:
-            return items
-        kwargs["NextToken"] = token
-
 
 # Up to this many scaled services, their policies and scheduled actions are read per service (two
 # calls each); above it, the whole `ecs` namespace is listed (50 a page) and split by resource.
@@ -72,19 +62,22 @@ def scaling_of_many(clients: Clients, services: Iterable[tuple[str, str]]) -> di
     ids = {"ServiceNamespace": NAMESPACE, "ScalableDimension": DIMENSION}
     targets: dict[str, dict] = {}
     for batch in chunks(sorted(wanted), RESOURCE_IDS_MAX):
-        for target in _pages(client.describe_scalable_targets, "ScalableTargets", ResourceIds=list(batch), **ids):
+        for target in every_item(client, "describe_scalable_targets", "ScalableTargets",
+                                 ResourceIds=list(batch), **ids):
             if target.get("ResourceId") in wanted:
                 targets[target["ResourceId"]] = target
     if not targets:
         return {}
     if len(targets) <= PER_SERVICE_MAX:
         policies = [p for rid in sorted(targets)
-                    for p in _pages(client.describe_scaling_policies, "ScalingPolicies", ResourceId=rid, **ids)]
+                    for p in every_item(client, "describe_scaling_policies", "ScalingPolicies",
+                                        ResourceId=rid, **ids)]
         actions = [a for rid in sorted(targets)
-                   for a in _pages(client.describe_scheduled_actions, "ScheduledActions", ResourceId=rid, **ids)]
+                   for a in every_item(client, "describe_scheduled_actions", "ScheduledActions",
+                                       ResourceId=rid, **ids)]
     else:
-        policies = _pages(client.describe_scaling_policies, "ScalingPolicies", **ids)
-        actions = _pages(client.describe_scheduled_actions, "ScheduledActions", **ids)
+        policies = every_item(client, "describe_scaling_policies", "ScalingPolicies", **ids)
+        actions = every_item(client, "describe_scheduled_actions", "ScheduledActions", **ids)
     return {wanted[rid]: {"target": target,
                           "policies": [p for p in policies if p.get("ResourceId") == rid],
                           "scheduledActions": [a for a in actions if a.get("ResourceId") == rid]}

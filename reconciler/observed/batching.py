@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -26,3 +26,8 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(fn, items))
+
+
+def every_item(client: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """All of `key` across the pages of a listing, through botocore's paginator for `operation`."""
+    return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page.get(key, [])]

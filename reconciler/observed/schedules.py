@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from ..aws import Clients
 from ..ownership import MANAGED_BY, OWNERSHIP_KEYS, tag_list_to_dict
-from .batching import parallel_map
+from .batching import every_item, parallel_map
 from .state import Observed
 
 COMPONENT = "ecs-reconciler.io/component"
@@ -37,16 +37,6 @@ def owns_group(tags: dict[str, str] | None, instance: str) -> bool:
     return bool(tags) and tags.get(MANAGED_BY) == instance and tags.get(COMPONENT) == SCHEDULES
 
 
-def _pages(call: Any, key: str, **kwargs: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    while True:
-        response = call(**kwargs)
-        items.extend(response.get(key, []))
-        token = response.get("NextToken")
-        if not token:
-            return items
-        kwargs["NextToken"] = token
-
 
 class ScheduleReader:
     def __init__(self, clients: Clients, workers: int = 16):
@@ -59,7 +49,7 @@ class ScheduleReader:
 
     def groups(self) -> dict[str, str]:
         """Every schedule group: name -> ARN."""
-        return {g["Name"]: g["Arn"] for g in _pages(self.scheduler.list_schedule_groups, "ScheduleGroups")}
+        return {g["Name"]: g["Arn"] for g in every_item(self.scheduler, "list_schedule_groups", "ScheduleGroups")}
 
     def group_tags_of(self, arns: Iterable[str]) -> dict[str, dict[str, str]]:
         """Group ARN -> its tags."""
@@ -77,7 +67,7 @@ class ScheduleReader:
         if not wanted and not prune:
             return [], {}, []
         groups = self.groups()
-        summaries = _pages(self.scheduler.list_schedules, "Schedules")
+        summaries = every_item(self.scheduler, "list_schedules", "Schedules")
         where: dict[str, list[str]] = {}
         for summary in summaries:
             where.setdefault(summary["Name"], []).append(summary.get("GroupName") or "default")
