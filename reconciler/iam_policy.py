@@ -17,13 +17,18 @@ READ = ["ecs:DescribeClusters", "ecs:DescribeServices", "ecs:DescribeTaskDefinit
         # Service.spec.autoScaling, CapacityProvider, Schedule
         "application-autoscaling:DescribeScalingPolicies", "application-autoscaling:DescribeScheduledActions",
         "ecs:DescribeCapacityProviders", "scheduler:GetSchedule", "scheduler:ListSchedules",
-        "scheduler:GetScheduleGroup", "scheduler:ListScheduleGroups", "scheduler:ListTagsForResource"]
+        "scheduler:GetScheduleGroup", "scheduler:ListScheduleGroups", "scheduler:ListTagsForResource",
+        # whether a service's scalable target is ours (a manifest that drops autoScaling deregisters it)
+        "application-autoscaling:ListTagsForResource"]
 WRITE = ["ecs:CreateCluster", "ecs:UpdateCluster", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition",
          "ecs:CreateService", "ecs:UpdateService", "ecs:TagResource", "ecs:UntagResource",
          "events:PutRule", "events:PutTargets", "events:TagResource", "events:UntagResource",
          "application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
          "application-autoscaling:PutScheduledAction", "application-autoscaling:DeleteScalingPolicy",
          "application-autoscaling:DeleteScheduledAction",
+         # ownership tags on a new scalable target (RegisterScalableTarget `Tags`), and the deregistration
+         # of ours when the manifest drops `autoScaling`
+         "application-autoscaling:TagResource", "application-autoscaling:DeregisterScalableTarget",
          # a target tracking policy creates its CloudWatch alarms through the service-linked role
          "cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms",
          "ecs:CreateCapacityProvider", "ecs:UpdateCapacityProvider",

@@ -320,8 +320,13 @@ class Applier:
         service = self.clients.ecs.create_service(
             serviceName=action.name, clientToken=token, tags=ecs_tag_list(self._desired_tags(action)), **request)["service"]
         if "autoScaling" in action.request:
-            write_scaling(self.clients, request["cluster"], action.name, action.request["autoScaling"])
+            write_scaling(self.clients, request["cluster"], action.name, action.request["autoScaling"],
+                          tags=self._scaling_tags(action))
         return service["serviceArn"]
+
+    def _scaling_tags(self, action: Action) -> dict[str, str]:
+        """What marks a scalable target as ours (a dropped `autoScaling` then deregisters it)."""
+        return ownership_tags(self.instance, action.kind, action.name)
 
     def _update_service(self, action: Action) -> str:
         request, observed = action.request, action.observed
@@ -336,11 +341,15 @@ class Applier:
                 log.warning("%s: %s was removed from the manifest but cannot be cleared in place", action.label, name)
         if "taskDefinition" in update:
             update["taskDefinition"] = self._task_definition_ref(update["taskDefinition"])
+        scaling_changed = any(top_field(c.path) == "autoScaling" for c in action.changes)
+        if scaling_changed and "autoScaling" not in request:
+            # Our scalable target, dropped from the manifest: gone before desiredCount is set again.
+            deregister_scaling(self.clients, request["cluster"], action.name)
         if update:
             self.clients.ecs.update_service(cluster=request["cluster"], service=action.name, **update)
-        if "autoScaling" in request and any(top_field(c.path) == "autoScaling" for c in action.changes):
+        if "autoScaling" in request and scaling_changed:
             write_scaling(self.clients, request["cluster"], action.name, request["autoScaling"],
-                          [c.path for c in action.changes])
+                          [c.path for c in action.changes], self._scaling_tags(action))
         if self._tags_due(action):
             self._sync_ecs_tags(observed.arn, action, observed.tags)
         return observed.arn

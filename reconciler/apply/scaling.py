@@ -21,16 +21,19 @@ def _touched(paths: set[str], prefix: str) -> bool:
 
 
 def write_scaling(clients: Clients, cluster: str, service: str, config: dict[str, Any],
-                  changed_paths: Iterable[str] | None = None) -> None:
+                  changed_paths: Iterable[str] | None = None, tags: dict[str, str] | None = None) -> None:
     """`config`: the manifest's camelCase autoScaling block. `changed_paths`: the plan's change paths
-    (None: a new service, everything is written)."""
+    (None: a new service, everything is written). `tags`: the ownership tags a new scalable target
+    carries (AWS applies RegisterScalableTarget's `Tags` only when it creates the target), so that
+    removing `autoScaling` from the manifest later deregisters it."""
     client = clients.client("application-autoscaling")
     ids = {"ServiceNamespace": NAMESPACE, "ResourceId": resource_id(cluster, service), "ScalableDimension": DIMENSION}
     paths = {PREFIX} if changed_paths is None else {p for p in changed_paths if p.startswith(PREFIX)}
     if any(_touched(paths, f"{PREFIX}.{name}") for name in ("minCapacity", "maxCapacity", "suspendedState")):
         client.register_scalable_target(
             **ids, MinCapacity=config["minCapacity"], MaxCapacity=config["maxCapacity"],
-            SuspendedState=pascal_keys({**SUSPENDED_DEFAULTS, **(config.get("suspendedState") or {})}))
+            SuspendedState=pascal_keys({**SUSPENDED_DEFAULTS, **(config.get("suspendedState") or {})}),
+            **({"Tags": tags} if tags else {}))
     for policy in config.get("policies") or []:
         if _touched(paths, f"{PREFIX}.policies[{policy['policyName']}]"):
             client.put_scaling_policy(**ids, **pascal_keys(policy))
@@ -51,8 +54,9 @@ def write_scaling(clients: Clients, cluster: str, service: str, config: dict[str
 
 
 def deregister_scaling(clients: Clients, cluster: str, service: str) -> None:
-    """Deregister the scalable target of a deleted service, when it has one (Application Auto Scaling
-    deletes its policies and scheduled actions with it)."""
+    """Deregister the scalable target of a deleted service, or of one whose manifest no longer declares
+    `autoScaling` (a target we registered), when it has one. Its policies and scheduled actions are
+    deleted first: AWS deletes them with the target, moto leaves them behind."""
     found = scaling_of(clients, cluster, service)
     if found is None:
         return

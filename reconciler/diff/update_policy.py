@@ -82,6 +82,11 @@ IN_PLACE_HOW = {
 }
 
 
+# Service fields removed in place by their own calls, not UpdateService: a dropped `autoScaling`
+# deregisters our scalable target (apply/scaling.py).
+CLEARED_IN_PLACE = frozenset({"autoScaling"})
+
+
 def top_field(path: str) -> str:
     bare = path[5:] if path.startswith("spec.") else path
     for sep in (".", "["):
@@ -106,7 +111,8 @@ def replace_reasons(kind: str, changes: list[Change], request: dict | None = Non
     if kind == "Service":
         reasons |= {f"{top_field(c.path)}: removed from the manifest, and UpdateService cannot clear it"
                     for c in changes if c.desired is None and c.path == f"spec.{top_field(c.path)}"
-                    and top_field(c.path) not in fields and reset_value(top_field(c.path), request or {}) is None}
+                    and top_field(c.path) not in fields and top_field(c.path) not in CLEARED_IN_PLACE
+                    and reset_value(top_field(c.path), request or {}) is None}
     return sorted(reasons)
 
 

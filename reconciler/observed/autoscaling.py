@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..aws import Clients
+from ..ownership import is_owned
 from .batching import chunks, every_item
 
 NAMESPACE = "ecs"
@@ -88,3 +89,14 @@ def scaling_of(clients: Clients, cluster: str, service: str) -> dict | None:
     """The service's scalable target with its scaling policies and scheduled actions (None when it
     has no scalable target): what `Service.spec.autoScaling` is compared with."""
     return scaling_of_many(clients, [(cluster, service)]).get((cluster, service))
+
+
+def owned_scaling(clients: Clients, services: Iterable[tuple[str, str]], instance: str) -> dict[tuple[str, str], dict]:
+    """`scaling_of_many` of the services whose scalable target carries our ownership tags
+    (ListTagsForResource on its ARN): the ones a manifest that drops `autoScaling` deregisters.
+    A target registered by another tool or by hand has no such tag and is left alone."""
+    found = scaling_of_many(clients, services)
+    client = _client(clients)
+    return {pair: scaling for pair, scaling in found.items()
+            if is_owned(client.list_tags_for_resource(ResourceARN=scaling["target"]["ScalableTargetARN"]).get("Tags"),
+                        instance)}

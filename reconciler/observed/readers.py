@@ -17,7 +17,7 @@ from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import DEFAULT_INSTANCE, MANIFEST, is_owned, tag_list_to_dict
 from ..rule_targets import TARGET_ID
-from .autoscaling import scaled_services, scaling_of_many
+from .autoscaling import owned_scaling, scaled_services, scaling_of_many
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
@@ -66,6 +66,7 @@ class StateReader:
         results = parallel_map(lambda phase: phase(), phases, len(phases))
         state.autoscaled = results.pop()
         state.scaling = results.pop()
+        state.undeclared_scaling = self.read_undeclared_scaling(state.autoscaled, desired)
         schedules, state.schedule_groups, stale_schedules = results.pop()
         for item in schedules:
             state.put(item)
@@ -140,6 +141,9 @@ class StateReader:
             for pair in declaring:
                 state.scaling.pop(pair, None)
             state.scaling.update(self.read_scaling(declaring))
+            for pair in touched:
+                state.undeclared_scaling.pop(pair, None)
+            state.undeclared_scaling.update(self.read_undeclared_scaling(state.autoscaled & touched, desired))
         found += [item for item in parallel_map(self._describe_scheduled_task, sorted(rules), self.workers) if item]
         if schedules:
             wanted_schedules = {n: schedule_group(desired.get("Schedule", n).manifest, self.instance) for n in schedules}
@@ -161,6 +165,13 @@ class StateReader:
             latest = state.get("TaskDefinition", family)
             if latest is not None and not is_owned(latest.tags, self.instance):
                 state.owned_revisions[family] = self.owned_revision_of(family, self.instance)
+
+    def read_undeclared_scaling(self, autoscaled: set[tuple[str, str]], desired: DesiredState
+                                ) -> dict[tuple[str, str], dict[str, Any]]:
+        """The scaling of autoscaled services whose manifest does not declare `autoScaling`, when
+        the scalable target is ours (only those: no tag calls for a manifest set without such services)."""
+        undeclared = sorted(autoscaled - set(_declaring_scaling(desired)))
+        return owned_scaling(self.clients, undeclared, self.instance) if undeclared else {}
 
     def read_autoscaled(self, by_cluster: dict[str, list[str]]) -> set[tuple[str, str]]:
         services = [(cluster, name) for cluster, names in sorted(by_cluster.items()) for name in names]

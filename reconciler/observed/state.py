@@ -37,6 +37,9 @@ class ObservedState:
     # (cluster, service) -> its scalable target, policies and scheduled actions, read for the
     # services whose manifest declares `autoScaling` (observed/autoscaling.py `scaling_of`).
     scaling: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # The same for autoscaled services whose manifest does not declare `autoScaling` but whose
+    # scalable target carries our ownership tags: we registered it, the manifest dropped it.
+    undeclared_scaling: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # Families whose latest revision someone else registered on top of ours: family -> our newest
     # revision among the last few (None when there is none), so the family is still ours.
     owned_revisions: dict[str, "Observed | None"] = field(default_factory=dict)

@@ -162,6 +162,8 @@ def _service_change(action: Action) -> Impact:
     calls = update + _scaling_calls(action) + _tag_calls("ecs", action)
     if not fields:
         return Impact("metadata", "metadata only (tags): no task changes", calls)
+    if "autoScaling" in fields and action.request.get("autoScaling") is None:
+        return Impact("in-place", _scaling_removed(action), calls)
     if fields == {"autoScaling"}:
         return Impact("in-place", "in place, no new tasks: the service's Application Auto Scaling changes", calls)
     if fields & DEPLOYING_FIELDS:
@@ -179,8 +181,10 @@ def _scaling_calls(action: Action) -> list[tuple[str, str]]:
     """The Application Auto Scaling calls for `spec.autoScaling` (apply/scaling.py): the target, the
     policies and actions that changed, and the deletes of those the manifest dropped."""
     config = action.request.get("autoScaling")
-    if config is None or (action.action != "create" and "autoScaling" not in _fields(action)):
+    if action.action != "create" and "autoScaling" not in _fields(action):
         return []
+    if config is None:
+        return [] if action.action == "create" else _scaling_removed_calls(action)
     if action.action == "create":
         paths = {"spec.autoScaling"}
     else:
@@ -202,6 +206,31 @@ def _scaling_calls(action: Action) -> list[tuple[str, str]]:
                and c.path.count("[") == 1 and c.path.endswith("]")]
     calls += [(aas, "DeleteScalingPolicy" if ".policies[" in c.path else "DeleteScheduledAction") for c in dropped]
     return calls
+
+
+def _removed_scaling(action: Action) -> dict:
+    """The observed autoScaling of a service whose manifest dropped it (the change's observed side)."""
+    return next((c.observed for c in action.changes if c.path == "spec.autoScaling"), None) or {}
+
+
+def _scaling_removed_calls(action: Action) -> list[tuple[str, str]]:
+    """apply/scaling.py `deregister_scaling`: each policy and scheduled action, then the target."""
+    found, aas = _removed_scaling(action), "application-autoscaling"
+    return ([(aas, "DeleteScalingPolicy")] * len(found.get("policies") or {})
+            + [(aas, "DeleteScheduledAction")] * len(found.get("scheduledActions") or {})
+            + [(aas, "DeregisterScalableTarget")])
+
+
+def _scaling_removed(action: Action) -> str:
+    found = _removed_scaling(action)
+    policies, actions = len(found.get("policies") or {}), len(found.get("scheduledActions") or {})
+    count = action.request.get("desiredCount")
+    back = (f"desiredCount returns to the manifest's {count}" if count is not None
+            else "desiredCount stays where the scaler left it (the manifest sets none)")
+    return (f"removes the service's Application Auto Scaling (no longer in the manifest): deregisters its "
+            f"scalable target ({found.get('minCapacity')}-{found.get('maxCapacity')} tasks), deletes "
+            f"{policies} scaling polic{'y' if policies == 1 else 'ies'} and {actions} scheduled "
+            f"action{'' if actions == 1 else 's'}; {back}")
 
 
 # -- other kinds ------------------------------------------------------------------------------------------

@@ -157,7 +157,11 @@ class Planner:
             desired_form["autoScaling"] = scaling_rules.normalize(request["autoScaling"])
             if obs is not None and scaler in observed.scaling:
                 observed_form["autoScaling"] = scaling_rules.normalize(scaling_rules.from_observed(observed.scaling[scaler]))
-        if scaler in observed.autoscaled or "autoScaling" in request:
+        elif obs is not None and scaler in observed.undeclared_scaling:
+            # Ours, and no longer declared: deleted, and desiredCount is the manifest's again.
+            observed_form["autoScaling"] = scaling_rules.normalize(
+                scaling_rules.from_observed(observed.undeclared_scaling[scaler]))
+        if (scaler in observed.autoscaled and scaler not in observed.undeclared_scaling) or "autoScaling" in request:
             # Application Auto Scaling owns desiredCount: neither report nor write it.
             desired_form.pop("desiredCount", None)
             observed_form.pop("desiredCount", None)

@@ -7,6 +7,7 @@ import pytest
 from reconciler.desired.loader import load_text
 from reconciler.engine import Engine, EngineOptions
 from reconciler.errors import InvalidManifests
+from reconciler.plan.impact import impact_of
 
 BASE = """
 apiVersion: ecs-reconciler.io/v1alpha1
@@ -154,3 +155,48 @@ def test_scaling_of_many_services_is_read_in_a_few_calls(local, local_clients):
                == 50.0 + i for i in range(12))  # s1 does not pick up s10's or s11's policies
     calls = {op: n for (svc, op), n in local_clients.call_log.calls.items() if svc == "application-autoscaling"}
     assert calls == {"DescribeScalableTargets": 1, "DescribeScalingPolicies": 1, "DescribeScheduledActions": 1}
+
+
+def _without_autoscaling(count: int = 3) -> str:
+    return _manifests().split("  autoScaling:")[0].replace("desiredCount: 2", f"desiredCount: {count}")
+
+
+def test_our_target_is_tagged_and_removing_autoscaling_deregisters_it(applied, local):
+    engine, _, aas = applied
+    arn = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[RID["ResourceId"]]
+                                        )["ScalableTargets"][0]["ScalableTargetARN"]
+    tags = aas.list_tags_for_resource(ResourceARN=arn)["Tags"]
+    assert tags["ecs-reconciler.io/managed-by"] == "ecs-reconciler" and tags["ecs-reconciler.io/manifest"] == "Service/web"
+    local.client("ecs").update_service(cluster="scale", service="web", desiredCount=7)  # as the scaler would
+    desired = load_text(_without_autoscaling())
+    plan = engine.plan(desired)
+    action = plan.get("Service", "web")
+    assert action.action == "update", (action.reasons, [(c.path, c.desired) for c in action.changes])
+    assert {c.path: c.desired for c in action.changes} == {"spec.autoScaling": None, "spec.desiredCount": 3}
+    impact = impact_of(action)
+    assert "removes the service's Application Auto Scaling" in impact.text
+    assert "2 scaling policies and 1 scheduled action" in impact.text and "returns to the manifest's 3" in impact.text
+    assert ("ecs", "UpdateService") in impact.calls  # desiredCount
+    assert [op for svc, op in impact.calls if svc == "application-autoscaling"] == [
+        "DeleteScalingPolicy", "DeleteScalingPolicy", "DeleteScheduledAction", "DeregisterScalableTarget"]
+    engine.apply(plan)
+    assert aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[RID["ResourceId"]])["ScalableTargets"] == []
+    assert aas.describe_scaling_policies(**RID)["ScalingPolicies"] == []
+    assert aas.describe_scheduled_actions(**RID)["ScheduledActions"] == []
+    service = local.client("ecs").describe_services(cluster="scale", services=["web"])["services"][0]
+    assert service["desiredCount"] == 3
+    assert not engine.plan(desired).has_changes
+
+
+def test_a_target_that_is_not_ours_is_left_alone(local, local_clients):
+    engine = Engine(local_clients, EngineOptions())
+    desired = load_text(_without_autoscaling(2))
+    engine.apply(engine.plan(desired))
+    aas = local.client("application-autoscaling")
+    aas.register_scalable_target(**RID, MinCapacity=1, MaxCapacity=4,
+                                 Tags={"team": "ops"})  # by hand, or another tool: no ownership tag
+    aas.put_scaling_policy(**RID, PolicyName="theirs", PolicyType="TargetTrackingScaling",
+                           TargetTrackingScalingPolicyConfiguration={"TargetValue": 50.0})
+    local.client("ecs").update_service(cluster="scale", service="web", desiredCount=4)
+    assert not engine.plan(desired).has_changes  # desiredCount still belongs to their scaler
+    assert [p["PolicyName"] for p in aas.describe_scaling_policies(**RID)["ScalingPolicies"]] == ["theirs"]
