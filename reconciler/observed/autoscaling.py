@@ -23,8 +23,13 @@ def resource_id(cluster: str, service: str) -> str:
 
 def scaled_services(clients: Clients, services: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     """The (cluster, service) pairs among `services` that have a DesiredCount scalable target."""
+    return set(scaled_targets(clients, services))
+
+
+def scaled_targets(clients: Clients, services: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """The DesiredCount scalable targets of `services`, by (cluster, service)."""
     wanted = {resource_id(c, s): (c, s) for c, s in services}
-    found: set[tuple[str, str]] = set()
+    found: dict[tuple[str, str], dict] = {}
     if not wanted:
         return found
     client = clients.client("application-autoscaling")
@@ -34,7 +39,7 @@ def scaled_services(clients: Clients, services: Iterable[tuple[str, str]]) -> se
             response = client.describe_scalable_targets(**kwargs)
             for target in response.get("ScalableTargets", []):
                 if target.get("ResourceId") in wanted:
-                    found.add(wanted[target["ResourceId"]])
+                    found[wanted[target["ResourceId"]]] = target
             token = response.get("NextToken")
             if not token:
                 break
@@ -91,12 +96,12 @@ def scaling_of(clients: Clients, cluster: str, service: str) -> dict | None:
     return scaling_of_many(clients, [(cluster, service)]).get((cluster, service))
 
 
-def owned_scaling(clients: Clients, services: Iterable[tuple[str, str]], instance: str) -> dict[tuple[str, str], dict]:
-    """`scaling_of_many` of the services whose scalable target carries our ownership tags
-    (ListTagsForResource on its ARN): the ones a manifest that drops `autoScaling` deregisters.
-    A target registered by another tool or by hand has no such tag and is left alone."""
-    found = scaling_of_many(clients, services)
+def owned_scaling(clients: Clients, targets: dict[tuple[str, str], dict], instance: str) -> dict[tuple[str, str], dict]:
+    """`scaling_of_many` of the services among `targets` (as `scaled_targets` read them) whose
+    scalable target carries our ownership tags (ListTagsForResource on its ARN, one call each): the
+    ones a manifest that drops `autoScaling` deregisters. A target registered by another tool or by
+    hand has no such tag and is left alone, at the cost of that one call."""
     client = _client(clients)
-    return {pair: scaling for pair, scaling in found.items()
-            if is_owned(client.list_tags_for_resource(ResourceARN=scaling["target"]["ScalableTargetARN"]).get("Tags"),
-                        instance)}
+    ours = [pair for pair, target in sorted(targets.items())
+            if is_owned(client.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"]).get("Tags"), instance)]
+    return scaling_of_many(clients, ours) if ours else {}

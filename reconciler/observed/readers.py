@@ -17,7 +17,7 @@ from ..desired.loader import DesiredState
 from ..desired.references import cluster_name
 from ..ownership import DEFAULT_INSTANCE, MANIFEST, is_owned, tag_list_to_dict
 from ..rule_targets import TARGET_ID
-from .autoscaling import owned_scaling, scaled_services, scaling_of_many
+from .autoscaling import owned_scaling, scaled_targets, scaling_of_many
 from .namespaces import NamespaceNames, namespace_arns
 from .batching import (DESCRIBE_CLUSTERS_MAX, DESCRIBE_SERVICES_MAX, chunks, parallel_map)
 from .revisions import RevisionCache
@@ -61,12 +61,13 @@ class StateReader:
             lambda: self.read_scheduled_tasks([r.manifest.name for r in desired.of_kind("ScheduledTask")]),
             lambda: self.read_schedules(desired, prune_instance),
             lambda: self.read_scaling(_declaring_scaling(desired)),
-            lambda: self.read_autoscaled(by_cluster),
+            lambda: self.read_autoscaled_targets(by_cluster),
         ]
         results = parallel_map(lambda phase: phase(), phases, len(phases))
-        state.autoscaled = results.pop()
+        targets = results.pop()
+        state.autoscaled = set(targets)
         state.scaling = results.pop()
-        state.undeclared_scaling = self.read_undeclared_scaling(state.autoscaled, desired)
+        state.undeclared_scaling = self.read_undeclared_scaling(targets, desired)
         schedules, state.schedule_groups, stale_schedules = results.pop()
         for item in schedules:
             state.put(item)
@@ -136,14 +137,15 @@ class StateReader:
         if services and scaling:
             # An autoscaling event (RegisterScalableTarget, ...) marks its service: re-read that too.
             touched = {(c, n) for c, names in services.items() for n in names}
-            state.autoscaled = (state.autoscaled - touched) | self.read_autoscaled(services)
+            targets = self.read_autoscaled_targets(services)
+            state.autoscaled = (state.autoscaled - touched) | set(targets)
             declaring = [pair for pair in _declaring_scaling(desired) if pair in touched]
             for pair in declaring:
                 state.scaling.pop(pair, None)
             state.scaling.update(self.read_scaling(declaring))
             for pair in touched:
                 state.undeclared_scaling.pop(pair, None)
-            state.undeclared_scaling.update(self.read_undeclared_scaling(state.autoscaled & touched, desired))
+            state.undeclared_scaling.update(self.read_undeclared_scaling(targets, desired))
         found += [item for item in parallel_map(self._describe_scheduled_task, sorted(rules), self.workers) if item]
         if schedules:
             wanted_schedules = {n: schedule_group(desired.get("Schedule", n).manifest, self.instance) for n in schedules}
@@ -166,16 +168,17 @@ class StateReader:
             if latest is not None and not is_owned(latest.tags, self.instance):
                 state.owned_revisions[family] = self.owned_revision_of(family, self.instance)
 
-    def read_undeclared_scaling(self, autoscaled: set[tuple[str, str]], desired: DesiredState
+    def read_undeclared_scaling(self, targets: dict[tuple[str, str], dict], desired: DesiredState
                                 ) -> dict[tuple[str, str], dict[str, Any]]:
         """The scaling of autoscaled services whose manifest does not declare `autoScaling`, when
-        the scalable target is ours (only those: no tag calls for a manifest set without such services)."""
-        undeclared = sorted(autoscaled - set(_declaring_scaling(desired)))
+        the scalable target is ours."""
+        declaring = set(_declaring_scaling(desired))
+        undeclared = {pair: target for pair, target in targets.items() if pair not in declaring}
         return owned_scaling(self.clients, undeclared, self.instance) if undeclared else {}
 
-    def read_autoscaled(self, by_cluster: dict[str, list[str]]) -> set[tuple[str, str]]:
+    def read_autoscaled_targets(self, by_cluster: dict[str, list[str]]) -> dict[tuple[str, str], dict]:
         services = [(cluster, name) for cluster, names in sorted(by_cluster.items()) for name in names]
-        return scaled_services(self.clients, services) if services else set()
+        return scaled_targets(self.clients, services) if services else {}
 
     def read_schedules(self, desired: DesiredState, prune_instance: str | None = None
                        ) -> tuple[list[Observed], dict[str, Any], list[Observed]]:

@@ -44,6 +44,8 @@ def test_autoscaled_desired_count_is_not_drift_but_other_fields_are(local, local
     local_clients.call_log.reset()
     plan = engine.plan(desired)
     assert local_clients.call_log.calls[("application-autoscaling", "DescribeScalableTargets")] == 1
+    # whether the target is ours (it is not: registered by hand), one call for the one scaled service
+    assert local_clients.call_log.calls[("application-autoscaling", "ListTagsForResource")] == 1
     assert plan.get("Service", "scaled").action == "none"
     fixed = plan.get("Service", "fixed")
     assert [(c.path, c.desired, c.observed) for c in fixed.changes] == [("spec.desiredCount", 2, 6)]
