@@ -30,6 +30,17 @@ def test_policy_covers_every_operation_of_apply_plan_drift_and_prune(run_cli, lo
     ecs.tag_resource(resourceArn=ecs.describe_clusters(clusters=["shop"])["clusters"][0]["clusterArn"],
                      tags=[{"key": "extra", "value": "x"}])
     run("apply", str(app), "--yes")
+    # The worker's manifest drops autoScaling: our scalable target is deregistered without --prune.
+    worker = app / "worker.yaml"
+    text = worker.read_text()
+    worker.write_text(text[:text.index("  # Application Auto Scaling")] + text[text.index("  tags:\n    app: shop\n    tier"):])
+    before = set(seen)
+    run("apply", str(app), "--yes")
+    removal = seen - before
+    code, out, _, _ = run_cli("iam-policy")
+    assert {"application-autoscaling:DeregisterScalableTarget", "application-autoscaling:ListTagsForResource"} <= removal
+    allowed = {a for s in json.loads(out)["Statement"] for a in s["Action"]}
+    assert sorted(op for op in removal if op not in allowed) == []
     (app / "nightly-report.yaml").unlink()
     (app / "weekly-report.yaml").unlink()
     (app / "worker.yaml").unlink()
