@@ -37,7 +37,7 @@ def install(bound: Callable[[], Any], lock: Any) -> None:
         return target
 
     backend.register_scalable_target = register_scalable_target
-    _install_tags(ApplicationAutoScalingResponse)
+    _install_tags(ApplicationAutoScalingResponse, bound)
 
 
 def _target_by_arn(response: Any, arn: str) -> Any:
@@ -48,11 +48,13 @@ def _target_by_arn(response: Any, arn: str) -> Any:
     raise JsonRESTError("ResourceNotFoundException", f"No scalable target found for ARN: {arn}")
 
 
-def _install_tags(cls: type) -> None:
+def _install_tags(cls: type, bound: Callable[[], Any]) -> None:
     original = cls.register_scalable_target
 
     def register_scalable_target(self: Any) -> str:
         body = original(self)
+        if bound() is None:
+            return body
         target = _target_by_arn(self, json.loads(body)["ScalableTargetARN"])
         if not hasattr(target, "tags"):  # created by this call: AWS tags only at creation
             target.tags = dict(self._get_param("Tags") or {})

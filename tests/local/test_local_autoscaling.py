@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import botocore.exceptions
+import pytest
+
 from .helpers import wait_for
 from .test_local_events import emitting, start_service  # noqa: F401  (module-scoped emitting endpoint)
 
@@ -21,6 +24,22 @@ def test_suspended_state_is_returned_all_false_when_never_set(local):
     target = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
     assert target["SuspendedState"]["ScheduledScalingSuspended"] is True
     assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
+
+
+def test_scalable_targets_carry_tags_set_at_creation_and_by_tag_resource(local):
+    start_service(local)
+    aas = local.client("application-autoscaling")
+    arn = aas.register_scalable_target(**RID, MinCapacity=1, MaxCapacity=3, Tags={"a": "1"})["ScalableTargetARN"]
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"a": "1"}
+    aas.register_scalable_target(**RID, MaxCapacity=4, Tags={"b": "2"})  # an update: Tags apply only at creation
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"a": "1"}
+    aas.tag_resource(ResourceARN=arn, Tags={"b": "2"})
+    aas.untag_resource(ResourceARN=arn, TagKeys=["a"])
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"b": "2"}
+    aas.deregister_scalable_target(**RID)
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        aas.list_tags_for_resource(ResourceARN=arn)
+    assert error.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 def test_autoscaling_writes_arrive_as_cloudtrail_events(emitting):  # noqa: F811
