@@ -45,7 +45,8 @@ ABSENT = "absent"
 
 
 def _service(obs: Observed, state: ObservedState) -> Any:
-    scaling = state.scaling.get((obs.cluster, obs.name))
+    # declared, or ours and dropped from the manifest (a saved plan that deregisters it)
+    scaling = state.scaling.get((obs.cluster, obs.name)) or state.undeclared_scaling.get((obs.cluster, obs.name))
     return [service_rules.normalize(obs.body, state.namespaces), obs.cluster,
             [obs.cluster, obs.name] in [list(k) for k in state.autoscaled],
             scaling_rules.normalize(scaling_rules.from_observed(scaling)) if scaling else None]
