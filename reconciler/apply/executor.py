@@ -359,8 +359,10 @@ class Applier:
             # A move to another cluster: the new service runs before the old one goes.
             arn = self._create_service(action)
             self._delete_service(action)
+            self._deregister_dropped_scaling(action)
             return arn
         self._delete_service(action)
+        self._deregister_dropped_scaling(action)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             found = self.clients.ecs.describe_services(cluster=action.observed.cluster, services=[action.name])["services"]
@@ -368,6 +370,12 @@ class Applier:
                 break
             time.sleep(2)
         return self._create_service(action)
+
+    def _deregister_dropped_scaling(self, action: Action) -> None:
+        """Our scalable target outlives DeleteService: a replace whose manifest dropped `autoScaling`
+        deregisters it (the plan lists it only when it is ours)."""
+        if "autoScaling" not in action.request and any(top_field(c.path) == "autoScaling" for c in action.changes):
+            deregister_scaling(self.clients, action.observed.cluster, action.name)
 
     def _delete_service(self, action: Action) -> str:
         try:

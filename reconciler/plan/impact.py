@@ -152,6 +152,8 @@ def _service_change(action: Action) -> Impact:
         return Impact("delete", f"deletes service {name}: {stopped}", [("ecs", "DeleteService")])
     if action.action == "replace":
         calls = [("ecs", "DeleteService"), ("ecs", "CreateService")]
+        if action.request.get("autoScaling") is None and "autoScaling" in _fields(action):
+            calls += _scaling_removed_calls(action)
         if action.observed and action.observed.cluster and action.observed.cluster != action.request.get("cluster"):
             return Impact("replace", f"service {name} moves to cluster {action.request.get('cluster')}: the new one "
                                      "starts before the old one is deleted", calls[::-1], rolls=True)

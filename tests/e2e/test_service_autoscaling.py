@@ -188,6 +188,19 @@ def test_our_target_is_tagged_and_removing_autoscaling_deregisters_it(applied, l
     assert not engine.plan(desired).has_changes
 
 
+def test_a_replaced_service_that_drops_autoscaling_loses_its_target(applied, local_clients):
+    _, _, aas = applied
+    engine = Engine(local_clients, EngineOptions(allow_replace=True))
+    desired = load_text(_without_autoscaling(2).replace("launchType: EC2", "launchType: FARGATE"))
+    plan = engine.plan(desired)
+    assert plan.get("Service", "web").action == "replace"
+    assert ("application-autoscaling", "DeregisterScalableTarget") in impact_of(plan.get("Service", "web")).calls
+    engine.apply(plan)
+    assert aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[RID["ResourceId"]])["ScalableTargets"] == []
+    assert aas.describe_scaling_policies(**RID)["ScalingPolicies"] == []
+    assert not engine.plan(desired).has_changes
+
+
 def test_a_target_that_is_not_ours_is_left_alone(local, local_clients):
     engine = Engine(local_clients, EngineOptions())
     desired = load_text(_without_autoscaling(2))
