@@ -45,7 +45,10 @@ class Engine:
 
     def plan(self, desired: DesiredState, observed: ObservedState | None = None) -> Plan:
         observed = observed if observed is not None else self.observe(desired)
-        return Planner(self.options.instance, self.options.owners).plan(desired, observed)
+        plan = Planner(self.options.instance, self.options.owners).plan(desired, observed)
+        for action in plan.actions:
+            action.retag = bool(self.options.revision)  # so the plan lists the tag calls apply will make
+        return plan
 
     def apply(self, plan: Plan, on_progress: Callable[[str], None] | None = None,
               on_action: ActionListener | None = None) -> ApplyResult:

@@ -33,6 +33,8 @@ class Action:
     write_only: str | None = None
     # A conflict because another object owns the resource: that object, as its owner tag names it.
     owned_by: str | None = None
+    # `apply --revision`: every write records the source revision, so an update re-tags too.
+    retag: bool = False
 
     @property
     def label(self) -> str:

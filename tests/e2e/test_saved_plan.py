@@ -4,6 +4,7 @@ and otherwise applied exactly, with the write calls it listed."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,30 @@ def test_planned_calls_match_the_writes_for_tags_schedules_and_scaling(run_cli, 
     code, out, err, writes = run_cli("apply", "--plan", str(saved), "--yes")
     assert code == 0, err
     assert {f"{service}:{op}": n for (service, op), n in writes.items()} == planned
+
+
+def test_apply_with_a_revision_lists_the_tag_calls_it_makes(run_cli, local, tmp_path):
+    """`apply --revision` records the commit on everything it writes, so an update also re-tags:
+    the plan it prints lists those calls too, and they are exactly the writes made."""
+    code, _, err, _ = run_cli("apply", "manifests", "--yes")
+    assert code == 0, err
+    root = tmp_path / "manifests"
+    shutil.copytree("manifests", root)
+    nightly = root / "base" / "nightly-report.yaml"
+    nightly.write_text(nightly.read_text().replace("cron(0 3 * * ? *)", "cron(0 4 * * ? *)"))
+    worker = root / "base" / "worker.yaml"
+    worker.write_text(worker.read_text().replace("    maxCapacity: 4\n    policies", "    maxCapacity: 6\n    policies"))
+    web = root / "base" / "web.yaml"
+    web.write_text(web.read_text().replace("nginx/nginx:1.27", "nginx/nginx:1.28"))
+
+    code, out, err, writes = run_cli("apply", str(root), "--yes", "--revision", "0123abc")
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if line.startswith("API calls: "))
+    listed: dict[str, int] = {}
+    for op, n in re.findall(r"(\w+) x(\d+)", line):  # one entry per service: ecs and events both tag
+        listed[op] = listed.get(op, 0) + int(n)
+    made: dict[str, int] = {}
+    for (_, op), n in writes.items():
+        made[op] = made.get(op, 0) + n
+    assert listed == made, (line, writes)
+    assert made.get("TagResource", 0) >= 2  # the service and the rule re-tagged with the revision
