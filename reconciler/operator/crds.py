@@ -158,8 +158,8 @@ STATUS_SCHEMA: dict[str, Any] = {
 }
 
 
-def crd(crd_kind: str) -> dict[str, Any]:
-    kind = manifest_kind(crd_kind)
+def _definition(crd_kind: str, version: dict[str, Any]) -> dict[str, Any]:
+    """The CustomResourceDefinition around one served version: what every kind's CRD shares."""
     name = plural(crd_kind)
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
@@ -170,63 +170,52 @@ def crd(crd_kind: str) -> dict[str, Any]:
             "scope": "Namespaced",
             "names": {"kind": crd_kind, "plural": name, "singular": crd_kind.lower(),
                       "listKind": f"{crd_kind}List", "categories": ["ecs"]},
-            "versions": [{
-                "name": VERSION,
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": [
-                    {"name": "Synced", "type": "string", "jsonPath": ".status.synced"},
-                    {"name": "Drifted", "type": "string", "jsonPath": ".status.drifted"},
-                    {"name": "ARN", "type": "string", "jsonPath": ".status.arn", "priority": 1},
-                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                ],
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "description": f"An ECS {kind} reconciled by ecs-reconciler.",
-                    "required": ["spec"],
-                    "properties": {
-                        "apiVersion": {"type": "string"},
-                        "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
-                        "spec": spec_schema(kind),
-                        "status": STATUS_SCHEMA,
-                    },
-                }},
-            }],
+            "versions": [{"name": VERSION, "served": True, "storage": True, **version}],
         },
     }
+
+
+def crd(crd_kind: str) -> dict[str, Any]:
+    kind = manifest_kind(crd_kind)
+    return _definition(crd_kind, {
+        "subresources": {"status": {}},
+        "additionalPrinterColumns": [
+            {"name": "Synced", "type": "string", "jsonPath": ".status.synced"},
+            {"name": "Drifted", "type": "string", "jsonPath": ".status.drifted"},
+            {"name": "ARN", "type": "string", "jsonPath": ".status.arn", "priority": 1},
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
+        "schema": {"openAPIV3Schema": {
+            "type": "object",
+            "description": f"An ECS {kind} reconciled by ecs-reconciler.",
+            "required": ["spec"],
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "kind": {"type": "string"},
+                "metadata": {"type": "object"},
+                "spec": spec_schema(kind),
+                "status": STATUS_SCHEMA,
+            },
+        }},
+    })
 
 
 def target_crd() -> dict[str, Any]:
     """EcsTarget: the operator's own configuration (kept in its targets namespace), no status."""
-    name = plural(TARGET_CRD_KIND)
     spec = structural(TargetSpec.model_json_schema(by_alias=True))
     spec["properties"].pop("default", None)  # a directory default has no meaning for objects
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{name}.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {"kind": TARGET_CRD_KIND, "plural": name, "singular": TARGET_CRD_KIND.lower(),
-                      "listKind": f"{TARGET_CRD_KIND}List", "categories": ["ecs"]},
-            "versions": [{
-                "name": VERSION, "served": True, "storage": True,
-                "additionalPrinterColumns": [
-                    {"name": "Region", "type": "string", "jsonPath": ".spec.region"},
-                    {"name": "Role", "type": "string", "jsonPath": ".spec.roleArn"},
-                ],
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "description": "An AWS account (an assumed role) and Region that ECS objects name in spec.target.",
-                    "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
-                                   "metadata": {"type": "object"}, "spec": spec},
-                }},
-            }],
-        },
-    }
+    return _definition(TARGET_CRD_KIND, {
+        "additionalPrinterColumns": [
+            {"name": "Region", "type": "string", "jsonPath": ".spec.region"},
+            {"name": "Role", "type": "string", "jsonPath": ".spec.roleArn"},
+        ],
+        "schema": {"openAPIV3Schema": {
+            "type": "object",
+            "description": "An AWS account (an assumed role) and Region that ECS objects name in spec.target.",
+            "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                           "metadata": {"type": "object"}, "spec": spec},
+        }},
+    })
 
 
 def render(crd_kind: str) -> str:
