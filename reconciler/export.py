@@ -30,7 +30,7 @@ from .diff import service as service_rules
 from .diff import task_definition as td_rules
 from .diff.rules import arn_name, family_revision, project
 from .observed.autoscaling import scaling_of
-from .observed.batching import DESCRIBE_SERVICES_MAX, chunks
+from .observed.batching import DESCRIBE_SERVICES_MAX, chunks, every_item
 from .ownership import user_tags, tag_list_to_dict
 from .desired.capacity_provider import CapacityProviderSpec
 from .desired.cluster import ClusterSpec
@@ -232,7 +232,7 @@ def export_documents(clients: Clients, cluster: str, services: Iterable[str] = (
 
     schedule_docs = []
     scheduler = clients.client("scheduler")
-    for summary in _all(scheduler.list_schedules, "Schedules"):
+    for summary in every_item(scheduler, "list_schedules", "Schedules"):
         if summary.get("Target", {}).get("Arn") not in (None, cluster_body["clusterArn"]):
             continue
         body = scheduler.get_schedule(Name=summary["Name"], GroupName=summary.get("GroupName") or "default")
@@ -251,17 +251,6 @@ def export_documents(clients: Clients, cluster: str, services: Iterable[str] = (
         response = ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])
         td_docs.append(task_definition_document(response["taskDefinition"], response.get("tags")))
     return provider_docs + documents + td_docs + service_docs + scheduled_docs + schedule_docs
-
-
-def _all(call: Callable[..., dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {}
-    while True:
-        response = call(**kwargs)
-        items.extend(response.get(key, []))
-        if not response.get("NextToken"):
-            return items
-        kwargs["NextToken"] = response["NextToken"]
 
 
 # -- output -------------------------------------------------------------------------------------------

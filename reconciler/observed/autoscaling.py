@@ -34,16 +34,10 @@ def scaled_targets(clients: Clients, services: Iterable[tuple[str, str]]) -> dic
         return found
     client = clients.client("application-autoscaling")
     for batch in chunks(sorted(wanted), RESOURCE_IDS_MAX):
-        kwargs = {"ServiceNamespace": NAMESPACE, "ResourceIds": list(batch), "ScalableDimension": DIMENSION}
-        while True:
-            response = client.describe_scalable_targets(**kwargs)
-            for target in response.get("ScalableTargets", []):
-                if target.get("ResourceId") in wanted:
-                    found[wanted[target["ResourceId"]]] = target
-            token = response.get("NextToken")
-            if not token:
-                break
-            kwargs["NextToken"] = token
+        for target in every_item(client, "describe_scalable_targets", "ScalableTargets", ServiceNamespace=NAMESPACE,
+                                 ResourceIds=list(batch), ScalableDimension=DIMENSION):
+            if target.get("ResourceId") in wanted:
+                found[wanted[target["ResourceId"]]] = target
     return found
 
 
