@@ -27,7 +27,7 @@ from ..diff.update_policy import top_field
 from ..errors import ReconcileError
 from ..observed.readers import StateReader
 from ..observed.schedules import group_tags
-from ..ownership import (FIELDS, OWNER, WRITE_ONLY, ecs_tag_list, events_tag_list, is_owned, ownership_tags,
+from ..ownership import (WRITE_ONLY, ecs_tag_list, events_tag_list, is_owned, ownership_tags,
                          user_tags)
 from ..plan.model import Action, Plan
 from ..plan.planner import NEW_REVISION
@@ -123,15 +123,9 @@ class Applier:
                                  action.write_only, self.owners.get(action.label))}
 
     def _tags_due(self, action: Action) -> bool:
-        """Whether an in-place update must also write tags: the manifest's tags changed, we adopt, the
-        source revision is recorded, the fingerprint of the declared fields or the hash of the
-        write-only ones moved, or the owner tag is not yet the owning object's."""
-        observed = (action.observed.tags or {}) if action.observed else {}
-        owner = self.owners.get(action.label)
-        return ("tags" in {top_field(c.path) for c in action.changes} or action.adopt or bool(self.revision)
-                or (action.fields is not None and observed.get(FIELDS) != action.fields)
-                or observed.get(WRITE_ONLY) != action.write_only
-                or (owner is not None and observed.get(OWNER) != owner))
+        """The plan's rule (Action.tags_due) with the owning object's owner tag; `--revision` re-tags
+        everything written, also when the plan was made without it."""
+        return action.tags_due(self.owners.get(action.label)) or bool(self.revision)
 
     def _tag_delta(self, action: Action, observed_tags: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
         """Tags to set (new or changed, ownership included) and user tags to remove."""

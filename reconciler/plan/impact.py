@@ -33,7 +33,6 @@ from typing import Any, Callable
 
 from ..diff.update_policy import top_field
 from ..observed.rollouts import circuit_breaker_rollback
-from ..ownership import FIELDS, WRITE_ONLY
 from .manual_rollback import manual_rollback
 from .model import Action, Plan
 
@@ -62,20 +61,12 @@ def _fields(action: Action) -> set[str]:
     return {top_field(c.path) for c in action.changes}
 
 
-def _tags_due(action: Action) -> bool:
-    """Whether an in-place update also writes tags (as the executor decides it)."""
-    observed = (action.observed.tags or {}) if action.observed else {}
-    return ("tags" in _fields(action) or action.adopt or action.retag
-            or (action.fields is not None and observed.get(FIELDS) != action.fields)
-            or observed.get(WRITE_ONLY) != action.write_only)
-
-
 def _tag_calls(service: str, action: Action) -> list[tuple[str, str]]:
     """TagResource when a tag is set or ours move (the executor's rule; `apply --revision` re-tags
     everything it writes), UntagResource when the manifest dropped a tag."""
     tags = [c for c in action.changes if top_field(c.path) == "tags"]
     calls = []
-    if _tags_due(action) and (any(c.desired is not None for c in tags) or len(tags) < len(action.changes) or action.adopt
+    if action.tags_due() and (any(c.desired is not None for c in tags) or len(tags) < len(action.changes) or action.adopt
                               or action.retag or not tags):
         calls.append((service, "TagResource"))
     if any(c.desired is None for c in tags):

@@ -8,7 +8,9 @@ from typing import Any
 
 from ..desired.loader import Located
 from ..diff.compare import Change
+from ..diff.update_policy import top_field
 from ..observed.state import Observed
+from ..ownership import FIELDS, OWNER, WRITE_ONLY
 
 ACTIONS = ("none", "create", "update", "replace", "delete", "conflict")
 
@@ -39,6 +41,17 @@ class Action:
     @property
     def label(self) -> str:
         return f"{self.kind}/{self.name}"
+
+    def tags_due(self, owner: str | None = None) -> bool:
+        """Whether an in-place update must also write tags: the manifest's tags changed, we adopt, the
+        source revision is recorded, the fingerprint of the declared fields or the hash of the
+        write-only ones moved, or the owner tag is not yet the owning object's (`owner`). One rule
+        for the executor that writes them and the plan that lists the calls."""
+        observed = (self.observed.tags or {}) if self.observed else {}
+        return ("tags" in {top_field(c.path) for c in self.changes} or self.adopt or self.retag
+                or (self.fields is not None and observed.get(FIELDS) != self.fields)
+                or observed.get(WRITE_ONLY) != self.write_only
+                or (owner is not None and observed.get(OWNER) != owner))
 
     @property
     def key(self) -> tuple[str, str]:
